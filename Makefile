@@ -1,0 +1,29 @@
+# Two entry points (see README): `make transcribe VIDEO=path` and `make test`.
+# Both create the virtual environment if it is missing and install the project into it;
+# the install is redone only when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.lipread-installed
+
+.PHONY: install test lint transcribe clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+transcribe: $(STAMP)
+	@test -n "$(VIDEO)" || { echo 'usage: make transcribe VIDEO=path/to/video.mp4' >&2; exit 2; }
+	$(BIN)/lipread info "$(VIDEO)"
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

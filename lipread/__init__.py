@@ -1,0 +1,12 @@
+"""lipread: read lips from video.
+
+Stages: decode (``lipread.io``) -> landmarks and mouth crop (``lipread.face``) -> audio features
+(``lipread.audio``) -> model (``lipread.models``) -> decoder (``lipread.decoding``) -> writers /
+metrics. See DESIGN.md for the contracts between them.
+"""
+
+__version__ = "0.1.0"
+
+from lipread.errors import LipreadError  # noqa: E402
+
+__all__ = ["__version__", "LipreadError"]

@@ -1,0 +1,5 @@
+import sys
+
+from lipread.cli.main import main
+
+sys.exit(main())

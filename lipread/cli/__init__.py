@@ -1,0 +1,1 @@
+"""The `lipread` command line: thin wrappers over the library."""

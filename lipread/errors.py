@@ -1,0 +1,73 @@
+"""Errors a user can cause, each with the file, the problem and the fix.
+
+The CLI prints a :class:`LipreadError` as one line (no traceback) and exits non-zero;
+any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class LipreadError(Exception):
+    """Base class for errors caused by input, configuration or environment.
+
+    ``problem`` says what is wrong, ``path`` names the file (if any), ``fix`` says what to do.
+    ``exit_code`` is what the CLI exits with.
+    """
+
+    exit_code = 1
+
+    def __init__(self, problem: str, path: str | os.PathLike | None = None, fix: str | None = None):
+        self.problem = problem
+        self.path = None if path is None else os.fspath(path)
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.path}: {self.problem}" if self.path else self.problem
+        if self.fix:
+            text = f"{text.rstrip('.')}. {self.fix}"
+        return text
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message
+
+
+class InputFileError(LipreadError):
+    """A file is missing, unreadable or of the wrong kind."""
+
+
+class MediaError(InputFileError):
+    """A media file cannot be decoded: not a media file, no video stream, zero frames, truncated."""
+
+
+class NoAudioError(MediaError):
+    """Audio features were asked for but the file has no audio track."""
+
+
+class NoFaceError(LipreadError):
+    """No face was found in any frame of a video."""
+
+
+class ConfigError(LipreadError):
+    """A configuration key or value is wrong (unknown key, bad type, bad value)."""
+
+
+class CheckpointError(LipreadError):
+    """A checkpoint or zoo model folder is missing, corrupt, or not a lipread model."""
+
+
+class DataError(LipreadError):
+    """A dataset, manifest, transcript or score file is malformed or inconsistent."""
+
+
+class DependencyError(LipreadError):
+    """An optional dependency needed for this feature is not installed."""
+
+
+class NotBuiltError(LipreadError):
+    """A capability that is planned but not built yet."""
+
+    exit_code = 2

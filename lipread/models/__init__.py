@@ -1,0 +1,8 @@
+"""Models: backbones (ResNet, DenseNet, VGG, 3D front end), LipNet, WLAS, and the registry.
+
+Importing this package registers every model.
+"""
+
+from lipread.models.registry import MODELS, create_model, list_models, register_model
+
+__all__ = ["MODELS", "create_model", "list_models", "register_model"]

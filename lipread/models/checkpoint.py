@@ -1,0 +1,143 @@
+"""Checkpoints: ``safetensors`` weights plus JSON. Nothing here unpickles anything.
+
+A checkpoint (and a zoo model) is a folder::
+
+    model.safetensors   the weights (any float dtype; loaded into the model's dtype)
+    config.json         {"format": "lipread-model", "version": 1,
+                         "model": {"name": registered builder, "args": {...}},
+                         "tokenizer": {...}, "preprocess": {...}, "decoder": {...}, ...}
+
+``config.json`` may carry any other JSON sections (training config, metrics, card data).
+Folders are written atomically: into a temporary sibling, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorsError
+from safetensors.torch import load_file, save_file
+
+from lipread.errors import CheckpointError
+
+FORMAT = "lipread-model"
+VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+def state_dict_for_saving(model: torch.nn.Module, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """Contiguous CPU tensors (shared storage de-duplicated by cloning), floats cast to ``dtype``."""
+    out = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        out[k] = v.contiguous().clone()
+    return out
+
+
+def atomic_write_dir(final: Path, write) -> Path:
+    """Call ``write(tmpdir)`` then move ``tmpdir`` to ``final``, replacing it; never half-written."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        write(tmp)
+        old = None
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            final.rename(old)
+        tmp.rename(final)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def save_model(
+    path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any] | None = None, dtype: torch.dtype | None = None
+) -> Path:
+    """Write ``model`` and ``meta`` as a checkpoint folder. ``model.lipread_spec`` must exist
+    (set by :func:`lipread.models.create_model`) unless ``meta`` has a ``model`` section."""
+    meta = dict(meta or {})
+    spec = meta.get("model") or getattr(model, "lipread_spec", None)
+    if not spec:
+        raise ValueError("model has no lipread_spec; build it with lipread.models.create_model")
+    config = {"format": FORMAT, "version": VERSION, **meta, "model": spec}
+    tensors = state_dict_for_saving(model, dtype)
+
+    def write(tmp: Path):
+        save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2))
+
+    return atomic_write_dir(Path(path), write)
+
+
+def read_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and check a checkpoint folder's ``config.json``."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError("checkpoint not found", path, "Give a checkpoint folder or a zoo model name.")
+    if not path.is_dir():
+        raise CheckpointError(
+            "not a lipread checkpoint (expected a folder with model.safetensors and config.json)", path
+        )
+    cfg_file = path / CONFIG
+    if not cfg_file.is_file():
+        raise CheckpointError(f"no {CONFIG} in the checkpoint folder", path, "Is this a lipread model folder?")
+    try:
+        config = json.loads(cfg_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{CONFIG} is corrupt ({exc})", path, "Re-save or re-download the model.") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{CONFIG} is not a lipread model config", path)
+    if config.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"checkpoint format version {config['version']} is newer than this lipread understands",
+            path,
+            "Upgrade lipread.",
+        )
+    if not isinstance(config.get("model"), dict) or "name" not in config["model"]:
+        raise CheckpointError("config.json has no model section", path)
+    return config
+
+
+def load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read ``model.safetensors`` of a checkpoint folder (or a .safetensors file)."""
+    path = Path(path)
+    file = path / WEIGHTS if path.is_dir() else path
+    if not file.is_file():
+        raise CheckpointError("weights file not found", file, "The checkpoint is incomplete; save it again.")
+    try:
+        return load_file(str(file))
+    except (SafetensorsError, OSError, ValueError) as exc:
+        raise CheckpointError(f"weights are corrupt ({exc})", file, "Re-save or re-download the model.") from None
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild a model from a checkpoint folder alone; returns ``(model in eval mode, config)``."""
+    from lipread.models.registry import create_model
+
+    config = read_config(path)
+    spec = config["model"]
+    model = create_model(spec["name"], **spec.get("args", {}))
+    state = load_state(path)
+    ref = model.state_dict()
+    state = {k: v.to(ref[k].dtype) if k in ref and v.is_floating_point() else v for k, v in state.items()}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "mismatch"
+        raise CheckpointError(f"weights do not fit model {spec['name']!r} ({first})", path) from None
+    return model.to(device).eval(), config

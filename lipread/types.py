@@ -1,0 +1,89 @@
+"""Typed records that cross stage boundaries (see DESIGN.md, "Contracts between stages").
+
+Shape legend: B batch, T video frames, H/W height/width in pixels, C channels, N landmarks,
+V vocabulary size. Frames are RGB uint8 at 25 fps unless a field says otherwise. Times are seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+VIDEO_FPS = 25.0
+"""Frame rate every stage after decoding works at."""
+AUDIO_SAMPLE_RATE = 16_000
+"""Sample rate of decoded audio (mono float32)."""
+AUDIO_FRAMES_PER_VIDEO_FRAME = 4
+"""MFCC frames per video frame: 10 ms hop at 25 fps."""
+
+
+@dataclass
+class WordSpan:
+    """One word with its start and end time in seconds."""
+
+    word: str
+    start: float
+    end: float
+
+
+@dataclass
+class Record:
+    """One utterance of a corpus, as every corpus reader yields it.
+
+    ``start``/``end`` (seconds) select a segment of a longer video; ``None`` means the whole file.
+    ``words`` carries word times when the corpus has them (GRID alignments, LRS word tables).
+    """
+
+    id: str
+    video: str
+    text: str
+    speaker: str = ""
+    start: float | None = None
+    end: float | None = None
+    words: list[WordSpan] | None = None
+
+
+@dataclass
+class Hypothesis:
+    """A decoded hypothesis: text, token ids, total score (log domain), and word times."""
+
+    text: str
+    tokens: list[int]
+    score: float
+    words: list[WordSpan] = field(default_factory=list)
+
+
+@dataclass
+class Segment:
+    """A stretch of a transcript (one decoding window)."""
+
+    start: float
+    end: float
+    text: str
+    words: list[WordSpan] = field(default_factory=list)
+
+
+@dataclass
+class Transcript:
+    """What ``lipread transcribe`` returns for one video."""
+
+    path: str
+    duration: float
+    segments: list[Segment] = field(default_factory=list)
+    model: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments if s.text).strip()
+
+    @property
+    def words(self) -> list[WordSpan]:
+        return [w for s in self.segments for w in s.words]
+
+
+def as_uint8_frames(frames: np.ndarray) -> np.ndarray:
+    """Check a frame stack is (T, H, W[, C]) uint8 and return it."""
+    if frames.dtype != np.uint8 or frames.ndim not in (3, 4):
+        raise ValueError(f"expected (T,H,W[,C]) uint8 frames, got {frames.dtype} {frames.shape}")
+    return frames

@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests that need the real GRID clips use ``grid_dir`` and skip when absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GRID_DIR = Path(os.environ.get("LIPREAD_GRID_DIR", REPO.parent / "shared" / "data" / "grid"))
+
+
+def grid_available() -> bool:
+    return (GRID_DIR / "s1").is_dir() and any((GRID_DIR / "s1").glob("*.mp4"))
+
+
+@pytest.fixture(scope="session")
+def grid_dir() -> Path:
+    """Root of the shared GRID clips (``s1/*.mp4``, ``alignments/s1/*.align``, ``original_mpg/``)."""
+    if not grid_available():
+        pytest.skip(f"real GRID clips not found at {GRID_DIR} (set LIPREAD_GRID_DIR to run these tests)")
+    return GRID_DIR
+
+
+@pytest.fixture(scope="session")
+def grid_clips(grid_dir) -> list[Path]:
+    """The GRID speaker-1 mp4 clips, sorted."""
+    return sorted((grid_dir / "s1").glob("*.mp4"))
