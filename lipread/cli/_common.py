@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 import click
 
 from lipread.errors import NotBuiltError
