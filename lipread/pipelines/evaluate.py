@@ -1,0 +1,150 @@
+"""Evaluate a model on a prepared cache: decode every clip, score WER/CER, write reports.
+
+The hypotheses are written as ``id text`` lines beside the report so that
+``lipread score REF HYP`` reproduces the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from lipread.metrics import ScoreReport, score
+from lipread.metrics.files import write_transcripts
+
+log = logging.getLogger("lipread.evaluate")
+
+
+@dataclass
+class DecodeOptions:
+    """How to turn log-probs into text (shared by evaluate and transcribe)."""
+
+    decoder: str = "greedy"
+    beam_size: int = 10
+    lm: str | None = None
+    lexicon: str | None = None
+    lm_weight: float = 0.5
+    word_score: float = 0.0
+
+    def build(self, tokenizer, model_config: dict[str, Any] | None = None):
+        """The decoder; ``lm``/``lexicon`` paths fall back to the ones stored with the model."""
+        from lipread.decoding import build_decoder
+
+        if self.decoder == "greedy":
+            return build_decoder("greedy", tokenizer)
+        stored = (model_config or {}).get("decoder", {})
+        return build_decoder(
+            "beam",
+            tokenizer,
+            beam_size=self.beam_size,
+            lm=self.lm or stored.get("lm"),
+            lexicon=self.lexicon or stored.get("lexicon"),
+            lm_weight=self.lm_weight,
+            word_score=self.word_score,
+        )
+
+
+@dataclass
+class EvalResult:
+    report: ScoreReport
+    references: dict[str, str]
+    hypotheses: dict[str, str]
+
+    def write(self, json_out: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
+        """Write ``OUT`` (summary JSON), ``OUT``-stem ``.utterances.jsonl``, ``.hyp.txt`` and ``.ref.txt``."""
+        json_out = Path(json_out)
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        stem = json_out.with_suffix("")
+        paths = {
+            "json": json_out,
+            "utterances": stem.with_name(stem.name + ".utterances.jsonl"),
+            "hyp": stem.with_name(stem.name + ".hyp.txt"),
+            "ref": stem.with_name(stem.name + ".ref.txt"),
+        }
+        summary = self.report.to_dict(with_utterances=False)
+        summary["per_speaker"] = {
+            spk: {"wer": r.wer, "cer": r.cer, "utterances": len(r.utterances)}
+            for spk, r in self.report.by_speaker().items()
+        }
+        summary.update(extra or {})
+        summary["files"] = {k: str(v) for k, v in paths.items() if k != "json"}
+        json_out.write_text(json.dumps(summary, indent=2))
+        with open(paths["utterances"], "w") as f:
+            for u in self.report.utterances:
+                f.write(json.dumps(u.to_dict()) + "\n")
+        write_transcripts(paths["hyp"], self.hypotheses)
+        write_transcripts(paths["ref"], self.references)
+        return paths
+
+
+@torch.no_grad()
+def evaluate(
+    checkpoint: str,
+    cache: str,
+    split: str | None = None,
+    options: DecodeOptions | None = None,
+    batch_size: int = 8,
+    device: str = "cpu",
+    limit: int = 0,
+) -> EvalResult:
+    """Decode every clip of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name)."""
+    from lipread.data import PreparedDataset, collate
+    from lipread.models.checkpoint import load_model
+    from lipread.models.zoo import resolve_model
+    from lipread.text import Tokenizer
+
+    options = options or DecodeOptions()
+    path = resolve_model(checkpoint)
+    model, config = load_model(path, device=device)
+    tokenizer = Tokenizer.from_dict(config["tokenizer"])
+    dataset = PreparedDataset(cache, split=split, tokenizer=tokenizer)
+    check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
+    decoder = options.build(tokenizer, config)
+    indices = list(range(len(dataset)))[: limit or None]
+    refs, hyps, speakers = {}, {}, {}
+    for start in tqdm(range(0, len(indices), batch_size), desc="evaluate", unit="batch", dynamic_ncols=True):
+        batch = collate([dataset[i] for i in indices[start : start + batch_size]]).to(device)
+        log_probs, out_lengths = model(batch.video, batch.video_lengths)
+        for uid, text, spk, nbest in zip(
+            batch.ids, batch.texts, batch.speakers, decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
+        ):
+            refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text, spk
+    ids = list(refs)
+    report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
+    return EvalResult(report, refs, hyps)
+
+
+def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, cache) -> None:
+    """The model must see clips cropped the way it was trained (same preset and colour)."""
+    from lipread.errors import ConfigError
+
+    if not model_pre or not data_pre:
+        return
+    for key in ("preset", "gray"):
+        if key in model_pre and key in data_pre and model_pre[key] != data_pre[key]:
+            raise ConfigError(
+                f"the model was trained on {key}={model_pre[key]!r} crops but the cache has {data_pre[key]!r}",
+                cache,
+                f"Prepare the data with the model's settings ({model_path}).",
+            )
+
+
+def format_summary(report: ScoreReport, top: int = 10) -> str:
+    lines = [f"WER {100 * report.wer:.2f}%  CER {100 * report.cer:.2f}%  ({len(report.utterances)} utterances)"]
+    speakers = report.by_speaker()
+    if len(speakers) > 1 or "" not in speakers:
+        lines.append("speaker      WER      CER   utts")
+        for spk, r in speakers.items():
+            lines.append(f"{spk or '-':<10} {100 * r.wer:6.2f}%  {100 * r.cer:6.2f}%  {len(r.utterances):5d}")
+    conf = report.top_confusions(top)
+    if conf:
+        lines.append("most frequent word errors (reference -> hypothesis):")
+        for r, h, c in conf:
+            lines.append(f"  {r or '<ins>':>10} -> {h or '<del>':<10} {c}")
+    return "\n".join(lines)

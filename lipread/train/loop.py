@@ -1,0 +1,270 @@
+"""The training loop: AdamW, warm-up + cosine, clipping, accumulation, AMP, validation, checkpoints.
+
+Read in one sitting: ``Trainer.fit`` runs optimizer steps until ``max_steps``; every ``val_every``
+steps it decodes the validation split greedily and scores WER/CER; every ``ckpt_every`` steps it
+writes a resumable checkpoint (the last ``keep_last`` are kept) and keeps the best model by WER in
+``best/``. With ``resume=True`` it reloads the newest checkpoint and continues exactly: same batches,
+same augmentation and dropout draws (all RNG states are restored).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from tqdm import tqdm
+
+from lipread.config import config_to_dict
+from lipread.errors import CheckpointError, ConfigError
+from lipread.models import create_model
+from lipread.models.checkpoint import save_model
+from lipread.text import Tokenizer
+from lipread.train import data as train_data
+from lipread.train.config import TrainConfig
+from lipread.train.distributed import DistInfo, all_reduce_mean, cleanup, init_distributed, resolve_device
+from lipread.train.state import (
+    list_checkpoints,
+    load_training_checkpoint,
+    prune_checkpoints,
+    save_training_checkpoint,
+)
+
+log = logging.getLogger("lipread.train")
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to ``lr`` over ``warmup_steps``, then cosine decay to ``lr * min_lr_ratio``."""
+    o = cfg.optim
+    if step < o.warmup_steps:
+        return o.lr * (step + 1) / o.warmup_steps
+    progress = min(1.0, (step - o.warmup_steps) / max(1, cfg.max_steps - o.warmup_steps))
+    return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def ctc_loss(log_probs: torch.Tensor, out_lengths, targets, target_lengths) -> torch.Tensor:
+    """Mean CTC loss per target token; ``log_probs`` is (B, T, V), blank = 0."""
+    return F.ctc_loss(
+        log_probs.float().transpose(0, 1), targets, out_lengths, target_lengths, blank=0, zero_infinity=True
+    )
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: bool = False):
+        if cfg.precision not in ("fp32", "bf16", "fp16"):
+            raise ConfigError(f"precision must be fp32, bf16 or fp16, not {cfg.precision!r}")
+        self.cfg = cfg
+        self.dist: DistInfo = init_distributed(cfg.device)
+        self.device = resolve_device(cfg.device, self.dist)
+        if cfg.precision == "fp16" and self.device.type != "cuda":
+            raise ConfigError("precision fp16 needs a CUDA device", fix="Use precision=bf16 or fp32 on CPU.")
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.out = Path(cfg.out_dir)
+        self.ckpt_dir = self.out / "checkpoints"
+        seed_everything(cfg.seed)
+
+        self.tokenizer = Tokenizer.from_name(cfg.data.vocabulary)
+        self.data = train_data.TrainData(cfg, self.tokenizer, self.dist)
+        args = dict(cfg.model.args)
+        args.setdefault("num_classes", self.tokenizer.ctc_size)
+        self.model = create_model(cfg.model.name, **args).to(self.device)
+        self.model.lipread_spec = {"name": cfg.model.name, "args": args}
+        decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
+        no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
+        o = cfg.optim
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": o.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=o.lr,
+            betas=tuple(o.betas),
+        )
+        self.scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self.best_wer = math.inf
+        if resume:
+            self._resume()
+        self.ddp = (
+            torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+            if self.dist.enabled
+            else self.model
+        )
+        self.writer = self._tensorboard() if self.dist.is_main and cfg.tensorboard else None
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def model_meta(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "model": self.model.lipread_spec,
+            "tokenizer": self.tokenizer.to_dict(),
+            "preprocess": self.data.preprocess,
+            "decoder": {"name": "greedy"},
+            "train": config_to_dict(self.cfg),
+            "step": self.step,
+            "metrics": metrics or {},
+        }
+
+    def _resume(self) -> None:
+        ckpts = list_checkpoints(self.ckpt_dir)
+        if not ckpts:
+            raise CheckpointError("nothing to resume: no checkpoint in the run folder", self.ckpt_dir,
+                                  "Start without --resume.")
+        state = load_training_checkpoint(ckpts[-1], self.model, self.optimizer)
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self.best_wer = state.get("best_wer", math.inf)
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpts[-1], self.step, self.epoch,
+                 self.batch_in_epoch)
+
+    def _tensorboard(self):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            log.warning("tensorboard is not installed; metrics go to metrics.jsonl only "
+                        "(pip install 'lipread[tensorboard]')")
+            return None
+        return SummaryWriter(str(self.out / "tb"))
+
+    def _log(self, row: dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.writer is not None:
+            for k, v in row.items():
+                if k != "step" and isinstance(v, (int, float)):
+                    self.writer.add_scalar(k, v, row["step"])
+
+    def save(self, metrics: dict[str, Any] | None = None) -> None:
+        if not self.dist.is_main:
+            return
+        progress = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                    "best_wer": self.best_wer if math.isfinite(self.best_wer) else None}
+        scaler = self.scaler.state_dict() if self.scaler is not None else None
+        save_training_checkpoint(self.ckpt_dir / f"step_{self.step:07d}", self.model, self.model_meta(metrics),
+                                 self.optimizer, progress, scaler)
+        prune_checkpoints(self.ckpt_dir, self.cfg.keep_last)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def autocast(self):
+        if self.cfg.precision == "fp32":
+            return nullcontext()
+        dtype = torch.bfloat16 if self.cfg.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def train_step(self, batches: list) -> float:
+        """One optimizer step over ``accumulate`` batches; returns the mean loss."""
+        self.ddp.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(self.step, self.cfg)
+        total = 0.0
+        for i, batch in enumerate(batches):
+            batch = batch.to(self.device)
+            sync = nullcontext() if (i == len(batches) - 1 or not self.dist.enabled) else self.ddp.no_sync()
+            with sync:
+                with self.autocast():
+                    log_probs, out_lengths = self.ddp(batch.video, batch.video_lengths)
+                loss = ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths) / len(batches)
+                (self.scaler.scale(loss) if self.scaler else loss).backward()
+            total += float(loss.detach())
+        if self.scaler:
+            self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total
+
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+        bar = tqdm(total=cfg.max_steps, initial=self.step, desc="train", disable=not self.dist.is_main,
+                   dynamic_ncols=True)
+        last: dict[str, Any] = {}
+        t0, samples = time.perf_counter(), 0
+        try:
+            while self.step < cfg.max_steps:
+                groups = self.data.train_batches(self.epoch, self.batch_in_epoch, cfg.accumulate)
+                for group in groups:
+                    loss = self.train_step(group)
+                    self.step += 1
+                    self.batch_in_epoch += len(group)
+                    samples += sum(len(b.ids) for b in group) * self.dist.world_size
+                    loss = all_reduce_mean(loss, self.dist, self.device)
+                    rate = samples / max(1e-9, time.perf_counter() - t0)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.3f}", samples_s=f"{rate:.1f}")
+                    if self.step % cfg.log_every == 0 or self.step == 1:
+                        self._log({"step": self.step, "loss": loss, "lr": lr_at(self.step - 1, cfg),
+                                   "samples_per_s": rate, "epoch": self.epoch})
+                    if self.step % cfg.val_every == 0 or self.step == cfg.max_steps:
+                        last = self.validate()
+                    if self.step % cfg.ckpt_every == 0 or self.step == cfg.max_steps:
+                        self.save(last)
+                    if self.step >= cfg.max_steps:
+                        break
+                else:
+                    self.epoch += 1
+                    self.batch_in_epoch = 0
+        finally:
+            bar.close()
+            if self.writer is not None:
+                self.writer.close()
+            cleanup(self.dist)
+        return last
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, Any]:
+        """Greedy WER/CER and loss on the validation split (rank 0 decodes; every rank waits)."""
+        from lipread.decoding import build_decoder
+        from lipread.metrics import score
+
+        if not self.dist.is_main:
+            if self.dist.enabled:
+                torch.distributed.barrier()
+            return {}
+        self.model.eval()
+        decoder = build_decoder("greedy", self.tokenizer)
+        refs, hyps, ids, losses = [], [], [], []
+        for batch in self.data.val_batches():
+            batch = batch.to(self.device)
+            with self.autocast():
+                log_probs, out_lengths = self.model(batch.video, batch.video_lengths)
+            losses.append(float(ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths)))
+            for nbest in decoder.decode(log_probs.float().cpu(), out_lengths.cpu()):
+                hyps.append(nbest[0].text)
+            refs.extend(batch.texts)
+            ids.extend(batch.ids)
+        report = score(refs, hyps, ids=ids)
+        metrics = {"step": self.step, "val_wer": report.wer, "val_cer": report.cer,
+                   "val_loss": float(np.mean(losses)) if losses else float("nan"), "val_clips": len(refs)}
+        self._log(metrics)
+        log.info("step %d: val WER %.4f CER %.4f loss %.4f", self.step, report.wer, report.cer,
+                 metrics["val_loss"])
+        if report.wer < self.best_wer:
+            self.best_wer = report.wer
+            save_model(self.out / "best", self.model, self.model_meta(metrics))
+        if self.dist.enabled:
+            torch.distributed.barrier()
+        return metrics
