@@ -1,0 +1,82 @@
+"""Greedy (best-path) CTC decoding: the most likely label per frame, collapsed.
+
+Shape legend: B batch, T frames, V vocabulary + blank (id 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from lipread.decoding.wordtimes import collapse, word_spans
+from lipread.text import Tokenizer
+from lipread.types import Hypothesis
+
+
+def separator_id(tokenizer: Tokenizer) -> int | None:
+    """The id of the word separator (space) in ``tokenizer``, or ``None`` if it has none."""
+    return tokenizer.symbols.index(" ") + 1 if " " in tokenizer.symbols else None
+
+
+def offsets(time_offset: float | Sequence[float], batch: int) -> list[float]:
+    """A per-utterance list of time offsets from a scalar or a sequence."""
+    if isinstance(time_offset, (int, float)):
+        return [float(time_offset)] * batch
+    values = [float(v) for v in time_offset]
+    if len(values) != batch:
+        raise ValueError(f"{len(values)} time offsets for {batch} utterances")
+    return values
+
+
+def check_inputs(log_probs: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, list[int]]:
+    """(B, T, V) float32 CPU log-probs and a list of B lengths (default T)."""
+    if log_probs.dim() != 3:
+        raise ValueError(f"log_probs must be (B, T, V), got {tuple(log_probs.shape)}")
+    lp = log_probs.detach().to("cpu", torch.float32).contiguous()
+    if lengths is None:
+        lens = [lp.shape[1]] * lp.shape[0]
+    else:
+        lens = [min(int(n), lp.shape[1]) for n in lengths]
+    return lp, lens
+
+
+def hypothesis_from_path(path: Sequence[int], score: float, tokenizer: Tokenizer, frame_shift: float,
+                         time_offset: float, blank: int = 0) -> Hypothesis:
+    """A :class:`Hypothesis` (text, collapsed token ids, score, word times) from a frame path."""
+    text = " ".join(tokenizer.decode(collapse(path, blank)).split())
+    words = text.split()
+    return Hypothesis(
+        text=text,
+        tokens=tokenizer.encode(text),
+        score=float(score),
+        words=word_spans(path, words, separator_id(tokenizer), frame_shift, time_offset, blank),
+    )
+
+
+class GreedyDecoder:
+    """Best-path decoding. ``decode`` returns one hypothesis per utterance (a 1-best list)."""
+
+    def __init__(self, tokenizer: Tokenizer, blank: int = 0):
+        self.tokenizer = tokenizer
+        self.blank = blank
+
+    def decode(
+        self,
+        log_probs: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        frame_shift: float = 0.04,
+        time_offset: float | Sequence[float] = 0.0,
+    ) -> list[list[Hypothesis]]:
+        """log_probs (B, T, V), lengths (B,) -> ``[[Hypothesis], ...]`` (B lists of one).
+
+        The score is the best path's log-probability (sum of per-frame maxima).
+        """
+        lp, lens = check_inputs(log_probs, lengths)
+        best, ids = lp.max(dim=-1)  # (B, T)
+        out = []
+        for b, (n, off) in enumerate(zip(lens, offsets(time_offset, lp.shape[0]))):
+            path = ids[b, :n].tolist()
+            score = float(best[b, :n].sum())
+            out.append([hypothesis_from_path(path, score, self.tokenizer, frame_shift, off, self.blank)])
+        return out

@@ -1,0 +1,79 @@
+"""Word times from a CTC frame path.
+
+A CTC path gives one label per output frame (0 = blank). Consecutive equal non-blank labels are one
+*emission* of that token. Dropping the word-separator emissions, the emissions spell the decoded
+words in order, so each word spans from the first frame of its first letter to the last frame of
+its last letter: ``start = offset + first * frame_shift``, ``end = offset + (last + 1) * frame_shift``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from lipread.types import WordSpan
+
+log = logging.getLogger("lipread.decoding.wordtimes")
+
+
+def ctc_emissions(path: Sequence[int], blank: int = 0) -> list[tuple[int, int, int]]:
+    """Frame labels (T,) -> ``[(token, first_frame, last_frame), ...]`` of the collapsed path."""
+    out: list[tuple[int, int, int]] = []
+    prev = blank
+    for t, tok in enumerate(int(x) for x in path):
+        if tok != blank and tok == prev:
+            token, first, _ = out[-1]
+            out[-1] = (token, first, t)
+        elif tok != blank:
+            out.append((tok, t, t))
+        prev = tok
+    return out
+
+
+def collapse(path: Sequence[int], blank: int = 0) -> list[int]:
+    """CTC collapse: merge repeats, drop blanks."""
+    return [tok for tok, _, _ in ctc_emissions(path, blank)]
+
+
+def word_spans(
+    path: Sequence[int],
+    words: Sequence[str],
+    separator: int | None,
+    frame_shift: float = 0.04,
+    time_offset: float = 0.0,
+    blank: int = 0,
+) -> list[WordSpan]:
+    """Times of ``words`` along a CTC frame ``path`` (T,).
+
+    ``separator`` is the word-separator id (space) or ``None``. Each word takes ``len(word)``
+    letter emissions in order. If the path does not spell the words letter for letter (it should),
+    the words are laid out from the separator-delimited groups instead, and failing that spread
+    evenly over the path, with a warning.
+    """
+    emissions = ctc_emissions(path, blank)
+    letters = [e for e in emissions if e[0] != separator]
+
+    def span(word: str, first: int, last: int) -> WordSpan:
+        return WordSpan(word, round(time_offset + first * frame_shift, 4), round(time_offset + (last + 1) * frame_shift, 4))
+
+    if sum(len(w) for w in words) == len(letters):
+        spans, i = [], 0
+        for w in words:
+            if not w:
+                continue
+            spans.append(span(w, letters[i][1], letters[i + len(w) - 1][2]))
+            i += len(w)
+        return spans
+    groups: list[list[tuple[int, int, int]]] = [[]]
+    for e in emissions:
+        if e[0] == separator:
+            groups.append([])
+        else:
+            groups[-1].append(e)
+    groups = [g for g in groups if g]
+    if len(groups) == len(words):
+        return [span(w, g[0][1], g[-1][2]) for w, g in zip(words, groups)]
+    log.warning("CTC path does not spell the words %r; spreading their times evenly", " ".join(words))
+    n = max(len(path), 1)
+    k = max(len(words), 1)
+    return [span(w, i * n // k, (i + 1) * n // k - 1) for i, w in enumerate(words)]
