@@ -3,6 +3,7 @@
 Importing this package registers every model.
 """
 
+from lipread.models import backbones  # noqa: F401,E402  (registers resnet*, densenet*, vgg*, video_*)
 from lipread.models import lipnet  # noqa: F401,E402  (registers lipnet, lipnet_small, lipnet_tiny)
 from lipread.models.registry import MODELS, create_model, list_models, register_model
 
