@@ -1,0 +1,175 @@
+"""Face landmark backends behind a registry: ``mediapipe`` (default) and ``opencv`` (fallback).
+
+A backend turns a chunk of RGB frames ``(n, H, W, 3)`` uint8 into, per frame, a list of candidate
+faces, each ``(N, 2)`` float32 pixel coordinates of the points in :mod:`lipread.face.geometry`.
+Choosing one speaker among several faces is :mod:`lipread.face.track`'s job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from lipread.errors import DependencyError
+from lipread.face.geometry import face_geometry
+from lipread.registry import Registry
+
+log = logging.getLogger("lipread.face.backends")
+
+LANDMARK_BACKENDS: Registry = Registry("landmark backend")
+
+
+def _downscale(frame: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+
+    h, w = frame.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1.0:
+        return frame
+    return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+class LandmarkBackend:
+    """Base class. ``reset()`` before each new video; ``detect(frames)`` -> per frame a list of (N, 2)."""
+
+    name = "base"
+
+    def reset(self) -> None:  # pragma: no cover - trivial
+        pass
+
+    def detect(self, frames: np.ndarray) -> list[list[np.ndarray]]:
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass
+
+
+@LANDMARK_BACKENDS.register("mediapipe")
+class MediaPipeBackend(LandmarkBackend):
+    """mediapipe 0.10.21 FaceMesh in video (tracking) mode, models from inside the wheel.
+
+    Tracking runs the face detector only when a face is lost, which is what makes it fast. The first
+    frame of each video is checked with a static multi-face pass: with one face, a single-face
+    tracker runs (fastest); with several, a tracker for up to ``max_faces`` faces runs, so that
+    :class:`~lipread.face.track.SpeakerTracker` can follow the same person throughout.
+    Frames are downscaled to at most ``max_side`` pixels for speed (landmarks are normalized, so
+    they map back to full resolution exactly).
+    """
+
+    name = "mediapipe"
+
+    def __init__(self, max_faces: int = 4, max_side: int = 640, min_confidence: float = 0.5):
+        try:
+            os.environ.setdefault("GLOG_minloglevel", "2")
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+            import mediapipe as mp
+        except ImportError as exc:
+            raise DependencyError(f"mediapipe is not importable ({exc})",
+                                  fix="pip install mediapipe==0.10.21, or use landmarks='opencv'.") from None
+        self._mp = mp
+        self.max_faces = max_faces
+        self.max_side = max_side
+        self.min_confidence = min_confidence
+        self._trackers: dict[int, object] = {}
+        self._active = None
+        self._idx = face_geometry().mediapipe_indices.tolist()
+
+    def _tracker(self, n: int):
+        if n not in self._trackers:
+            self._trackers[n] = self._mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False, refine_landmarks=False, max_num_faces=n,
+                min_detection_confidence=self.min_confidence, min_tracking_confidence=self.min_confidence)
+        return self._trackers[n]
+
+    def reset(self) -> None:
+        self._active = None
+
+    def _choose_tracker(self, image: np.ndarray) -> None:
+        n = 1
+        if self.max_faces > 1:
+            with self._mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=self.max_faces,
+                                                       min_detection_confidence=self.min_confidence) as probe:
+                found = probe.process(image).multi_face_landmarks
+            n = min(self.max_faces, len(found) + 1) if found and len(found) > 1 else 1
+        self._active = self._tracker(n)
+        self._active.reset()
+        log.debug("mediapipe: tracking up to %d face(s)", n)
+
+    def detect(self, frames: np.ndarray) -> list[list[np.ndarray]]:
+        out: list[list[np.ndarray]] = []
+        h, w = frames.shape[1:3]
+        scale = np.array([w, h], dtype=np.float32)
+        idx = self._idx
+        for frame in frames:
+            image = _downscale(frame, self.max_side)
+            if self._active is None:
+                self._choose_tracker(image)
+            faces = self._active.process(image).multi_face_landmarks or []
+            found = []
+            for face in faces:
+                lm = face.landmark
+                found.append(np.array([(lm[i].x, lm[i].y) for i in idx], dtype=np.float32) * scale)
+            out.append(found)
+        return out
+
+    def close(self) -> None:
+        for tracker in self._trackers.values():
+            tracker.close()
+        self._trackers.clear()
+        self._active = None
+
+
+@LANDMARK_BACKENDS.register("opencv")
+class OpenCVBackend(LandmarkBackend):
+    """OpenCV's Haar frontal-face cascade; the points are the mean face placed in the face box.
+
+    Needs only OpenCV (the cascade files ship in ``cv2.data.haarcascades``). Lip shape is not
+    measured, only the mouth's position by face geometry: good enough to crop, not to read landmarks.
+    """
+
+    name = "opencv"
+
+    def __init__(self, max_side: int = 320, **_: object):
+        import cv2
+
+        path = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        self._cascade = cv2.CascadeClassifier(path)
+        if self._cascade.empty():
+            raise DependencyError(f"cannot load the OpenCV Haar cascade {path}", fix="Reinstall opencv.")
+        self.max_side = max_side
+        self._mean = face_geometry().mean
+
+    def detect(self, frames: np.ndarray) -> list[list[np.ndarray]]:
+
+        return [[self.from_box(b) for b in self.boxes(frame)] for frame in frames]
+
+    def boxes(self, frame: np.ndarray) -> np.ndarray:
+        """Face boxes ``(k, 4)`` float32 ``(x, y, w, h)`` in full-resolution pixels of an RGB frame."""
+        import cv2
+
+        small = _downscale(frame, self.max_side)
+        s = frame.shape[1] / small.shape[1]
+        gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+        side = min(gray.shape[:2])
+        boxes = self._cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+                                               minSize=(max(24, side // 8),) * 2)
+        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4) * s
+
+    def from_box(self, box: np.ndarray) -> np.ndarray:
+        """(N, 2) points of the mean face placed in the face box ``(x, y, w, h)``."""
+        x, y, bw, bh = box
+        return (self._mean * np.array([bw, bh], dtype=np.float32) + np.array([x, y], dtype=np.float32)).astype(
+            np.float32)
+
+
+def create_backend(name: str, **options) -> LandmarkBackend:
+    """Build the backend ``name``; ``mediapipe`` falls back to ``opencv`` when it cannot be imported."""
+    try:
+        return LANDMARK_BACKENDS.get(name)(**options)
+    except DependencyError as exc:
+        if name == "opencv":
+            raise
+        log.warning("%s; falling back to the opencv landmark backend", exc)
+        return LANDMARK_BACKENDS.get("opencv")(**options)

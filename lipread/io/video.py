@@ -1,0 +1,260 @@
+"""Video decoding with PyAV: RGB frames at a constant 25 fps, in chunks.
+
+Shape legend: T frames, H/W height/width in pixels. Frames are RGB ``uint8`` ``(T, H, W, 3)``.
+
+The source frame rate may be anything (25, 30, 29.97, variable): frames are mapped to a constant
+output rate by their presentation timestamps, the way FFmpeg's ``fps`` filter does (each output slot
+takes the source frame nearest to it; gaps repeat the previous frame), so the duration is kept.
+Files whose timestamps are missing or degenerate (all zero, as in the shared GRID mp4 re-encodes)
+fall back to the frame index over the stream's nominal rate. Rotation metadata (display matrix)
+is honoured. :func:`iter_video_chunks` never holds more than one chunk of frames in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lipread.errors import InputFileError, MediaError
+from lipread.types import VIDEO_FPS
+
+log = logging.getLogger("lipread.io.video")
+
+
+@dataclass
+class VideoChunk:
+    """A run of consecutive output frames.
+
+    ``frames`` (n, H, W, 3) uint8 RGB; ``index`` the output frame number of ``frames[0]``;
+    ``times`` (n,) seconds of each output frame in the source's time line.
+    """
+
+    frames: np.ndarray
+    index: int
+    times: np.ndarray
+
+
+@dataclass
+class DecodeReport:
+    """What happened while decoding: filled in as the iterator runs, final once it is exhausted.
+
+    ``source_frames`` frames decoded from the file; ``frames`` frames produced at ``fps``;
+    ``expected_duration`` the container's claimed duration (s, None if unknown);
+    ``decoded_duration`` the duration actually decoded (s); ``errors`` decoder error messages;
+    ``lost_seconds`` how much of the claimed duration could not be decoded (truncated files).
+    """
+
+    path: str
+    fps: float = VIDEO_FPS
+    source_fps: float | None = None
+    source_frames: int = 0
+    frames: int = 0
+    expected_duration: float | None = None
+    decoded_duration: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def lost_seconds(self) -> float:
+        if self.expected_duration is None:
+            return 0.0
+        return max(0.0, self.expected_duration - self.decoded_duration)
+
+    @property
+    def truncated(self) -> bool:
+        """True when decoding stopped early: an error, or >= 2 frames of the claimed duration missing."""
+        return bool(self.errors) or self.lost_seconds >= 2.0 / self.fps
+
+
+def open_container(path: str | os.PathLike):
+    """Open ``path`` with PyAV; :class:`InputFileError` / :class:`MediaError` with a fix otherwise."""
+    import av
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputFileError("file not found", path, "Check the path.")
+    if os.path.isdir(path):
+        raise InputFileError("is a directory, not a media file", path, "Pass video files.")
+    try:
+        return av.open(path)
+    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaError(
+            f"not a media file FFmpeg can read ({exc.__class__.__name__})",
+            path,
+            "Pass a video file (mp4, mkv, mov, avi, webm, mpg).",
+        ) from None
+
+
+def video_stream(container, path: str):
+    """The first video stream of an open container, or :class:`MediaError` if there is none."""
+    if not container.streams.video:
+        kinds = ", ".join(s.type for s in container.streams) or "no streams"
+        raise MediaError(f"no video stream (found: {kinds})", path, "Pass a file that contains video.")
+    return container.streams.video[0]
+
+
+def nominal_fps(stream) -> float | None:
+    """The stream's nominal frame rate (guessed / average), None if unknown or absurd (> 240)."""
+    for rate in (stream.guessed_rate, stream.average_rate, stream.base_rate):
+        if rate and 0 < float(rate) <= 240:
+            return float(rate)
+    return None
+
+
+def _rotate(img: np.ndarray, degrees: int) -> np.ndarray:
+    """Rotate an (H, W, 3) frame by the display-matrix angle (counter-clockwise degrees)."""
+    k = int(round(degrees / 90.0)) % 4
+    return np.ascontiguousarray(np.rot90(img, k)) if k else img
+
+
+def _source_frames(container, stream, path: str, report: DecodeReport, seek: float | None):
+    """Yield (time_s, frame) from the stream; decoder errors end the stream and go into ``report``."""
+    import av
+
+    rate = nominal_fps(stream) or VIDEO_FPS
+    report.source_fps = rate
+    tb = float(stream.time_base) if stream.time_base else None
+    if seek:
+        container.seek(int(seek / tb) if tb else int(seek * 1e6), stream=stream if tb else None, backward=True)
+    last_t = None
+    degenerate = False
+    i = 0
+    try:
+        for frame in container.decode(stream):
+            t = frame.time if (frame.pts is not None and not degenerate) else None
+            if t is not None and last_t is not None and t <= last_t:
+                # duplicate/backwards timestamps: from here on trust the nominal rate
+                if i == 1 or t == last_t:
+                    degenerate = True
+                    log.debug("%s: degenerate timestamps, using frame index / %.3f fps", path, rate)
+                    t = None
+            if t is None:
+                t = (last_t + 1.0 / rate) if last_t is not None else (float(frame.time or 0.0))
+            last_t = t
+            i += 1
+            yield t, frame
+    except (av.error.InvalidDataError, av.error.EOFError, av.error.FFmpegError) as exc:
+        report.errors.append(str(exc))
+        log.debug("%s: decoding stopped: %s", path, exc)
+
+
+def iter_video_chunks(
+    path: str | os.PathLike,
+    chunk_size: int = 256,
+    start: float | None = None,
+    end: float | None = None,
+    fps: float = VIDEO_FPS,
+    report: DecodeReport | None = None,
+    threads: bool = True,
+) -> Iterator[VideoChunk]:
+    """Decode ``path`` into RGB frames at a constant ``fps``, ``chunk_size`` frames at a time.
+
+    ``start``/``end`` (s) select a segment. ``report`` (optional) is filled in as decoding goes.
+    Raises :class:`MediaError` for a file that is not media, has no video stream or has no frames.
+    """
+    path = os.fspath(path)
+    report = report if report is not None else DecodeReport(path, fps=fps)
+    container = open_container(path)
+    try:
+        stream = video_stream(container, path)
+        if threads:
+            stream.thread_type = "AUTO"
+        if container.duration:
+            report.expected_duration = container.duration / 1e6
+        elif stream.duration and stream.time_base:
+            report.expected_duration = float(stream.duration * stream.time_base)
+        yield from _resample(_source_frames(container, stream, path, report, start), report, chunk_size,
+                             start, end, fps)
+    finally:
+        container.close()
+    if report.frames == 0:
+        why = f" (decoder said: {report.errors[0]})" if report.errors else ""
+        segment = f" between {start or 0:.2f}s and {end:.2f}s" if end is not None else ""
+        raise MediaError(f"zero video frames could be decoded{segment}{why}", path,
+                         "The file is empty or damaged; re-encode or re-download it.")
+    if report.truncated and report.errors:
+        lost = f"{report.lost_seconds:.2f}s of {report.expected_duration:.2f}s" if report.expected_duration else "the rest"
+        log.warning("%s: truncated or damaged; decoded %d frames (%.2fs), lost %s", path,
+                    report.frames, report.decoded_duration, lost)
+
+
+def _resample(source, report: DecodeReport, chunk_size: int, start, end, fps: float) -> Iterator[VideoChunk]:
+    """Map timestamped source frames to constant-rate slots (nearest frame; repeat over gaps)."""
+    t0 = None
+    next_slot = 0
+    current = None
+    rotation = 0
+    buf: list[np.ndarray] = []
+    first_index = 0
+    last_t = None
+    last_dt = 1.0 / fps
+
+    def flush() -> VideoChunk:
+        nonlocal buf, first_index
+        part, buf = buf[:chunk_size], buf[chunk_size:]
+        chunk = VideoChunk(np.stack(part), first_index, t0 + (first_index + np.arange(len(part))) / fps)
+        first_index += len(part)
+        return chunk
+
+    def emit_until(slot: int):
+        nonlocal next_slot
+        while next_slot < slot:
+            buf.append(current)
+            next_slot += 1
+            report.frames = next_slot
+
+    for t, frame in source:
+        if start is not None and t < start - 0.5 / fps:
+            continue
+        if end is not None and t >= end - 0.5 / fps:
+            break
+        report.source_frames += 1
+        if last_t is not None and t > last_t:
+            last_dt = t - last_t
+        last_t = t
+        if t0 is None:
+            t0 = float(start) if start is not None else t
+            rotation = int(getattr(frame, "rotation", 0) or 0)
+        slot = int(round((t - t0) * fps))
+        if current is not None:
+            emit_until(slot)
+        img = frame.to_ndarray(format="rgb24")
+        current = _rotate(img, rotation) if rotation else img
+        while len(buf) >= chunk_size:
+            yield flush()
+    if current is None:
+        return
+    total = int(round((last_t + last_dt - t0) * fps))
+    if end is not None and start is not None:
+        total = min(total, int(round((end - start) * fps)))
+    emit_until(max(total, next_slot + 1))
+    report.decoded_duration = report.frames / fps
+    while buf:
+        yield flush()
+
+
+@dataclass
+class VideoClip:
+    """A whole decoded clip: ``frames`` (T, H, W, 3) uint8 RGB at ``fps``; ``start`` (s) in the source."""
+
+    path: str
+    frames: np.ndarray
+    fps: float
+    start: float
+    report: DecodeReport
+
+    @property
+    def duration(self) -> float:
+        return len(self.frames) / self.fps
+
+
+def read_video(path: str | os.PathLike, start: float | None = None, end: float | None = None,
+               fps: float = VIDEO_FPS) -> VideoClip:
+    """Decode a whole clip (or the ``start``..``end`` segment) into memory. See :func:`iter_video_chunks`."""
+    report = DecodeReport(os.fspath(path), fps=fps)
+    chunks = list(iter_video_chunks(path, start=start, end=end, fps=fps, report=report))
+    frames = np.concatenate([c.frames for c in chunks]) if len(chunks) > 1 else chunks[0].frames
+    return VideoClip(os.fspath(path), frames, fps, float(chunks[0].times[0]), report)
