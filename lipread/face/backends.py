@@ -74,6 +74,7 @@ class MediaPipeBackend(LandmarkBackend):
         self.min_confidence = min_confidence
         self._trackers: dict[int, object] = {}
         self._active = None
+        self._probe = None
         self._idx = face_geometry().mediapipe_indices.tolist()
 
     def _tracker(self, n: int):
@@ -89,9 +90,11 @@ class MediaPipeBackend(LandmarkBackend):
     def _choose_tracker(self, image: np.ndarray) -> None:
         n = 1
         if self.max_faces > 1:
-            with self._mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=self.max_faces,
-                                                       min_detection_confidence=self.min_confidence) as probe:
-                found = probe.process(image).multi_face_landmarks
+            if self._probe is None:
+                self._probe = self._mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=True, max_num_faces=self.max_faces,
+                    min_detection_confidence=self.min_confidence)
+            found = self._probe.process(image).multi_face_landmarks
             n = min(self.max_faces, len(found) + 1) if found and len(found) > 1 else 1
         self._active = self._tracker(n)
         self._active.reset()
@@ -115,8 +118,10 @@ class MediaPipeBackend(LandmarkBackend):
         return out
 
     def close(self) -> None:
-        for tracker in self._trackers.values():
-            tracker.close()
+        for tracker in [*self._trackers.values(), self._probe]:
+            if tracker is not None:
+                tracker.close()
+        self._probe = None
         self._trackers.clear()
         self._active = None
 

@@ -110,6 +110,53 @@ def _rotate(img: np.ndarray, degrees: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
+def frame_to_rgb(frame) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a PyAV frame; yuv420p goes through OpenCV (BT.601, ~2x faster than swscale)."""
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        import cv2
+
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
+
+
+def prefetch(iterator: Iterator, depth: int = 2) -> Iterator:
+    """Run ``iterator`` in a background thread, ``depth`` items ahead (decoding overlaps the consumer)."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    return
+                q.put(item)
+            q.put(done)
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            q.put(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+
+
 def _source_frames(container, stream, path: str, report: DecodeReport, seek: float | None):
     """Yield (time_s, frame) from the stream; decoder errors end the stream and go into ``report``."""
     import av
@@ -221,7 +268,7 @@ def _resample(source, report: DecodeReport, chunk_size: int, start, end, fps: fl
         slot = int(round((t - t0) * fps))
         if current is not None:
             emit_until(slot)
-        img = frame.to_ndarray(format="rgb24")
+        img = frame_to_rgb(frame)
         current = _rotate(img, rotation) if rotation else img
         while len(buf) >= chunk_size:
             yield flush()

@@ -20,7 +20,7 @@ from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.track import SpeakerTracker, interpolate_missing, missing_ranges
-from lipread.io.video import DecodeReport, iter_video_chunks
+from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
 
 log = logging.getLogger("lipread.pipelines.frontend")
@@ -31,7 +31,7 @@ class FrontEndConfig:
     """``preset`` "lipnet" (100x50) | "aligned96" (96x96); ``gray`` one channel; ``landmarks`` backend name
     (falls back to "opencv"); ``audio`` compute ``audio_features``; ``max_faces`` faces tracked when
     several are seen; ``smooth_radius`` landmark smoothing (±frames); ``chunk_size`` frames decoded at a
-    time; ``keep_frames_mb`` decoded frames kept for cropping (beyond it the video is decoded twice)."""
+    time (decoded in a background thread when ``prefetch``); ``keep_frames_mb`` decoded frames kept for cropping (beyond it the video is decoded twice)."""
 
     preset: str = "lipnet"
     gray: bool = False
@@ -40,7 +40,8 @@ class FrontEndConfig:
     audio_features: AudioFeatureConfig = field(default_factory=AudioFeatureConfig)
     max_faces: int = 4
     smooth_radius: int = 6
-    chunk_size: int = 256
+    chunk_size: int = 32
+    prefetch: bool = True
     keep_frames_mb: int = 1024
 
     def __post_init__(self):
@@ -98,7 +99,8 @@ class FrontEnd:
         kept_bytes, limit = 0, self.config.keep_frames_mb * 2**20
         n = self.geometry.n_points
         t0 = None
-        for chunk in iter_video_chunks(path, self.config.chunk_size, start, end, report=report):
+        chunks = iter_video_chunks(path, self.config.chunk_size, start, end, report=report)
+        for chunk in prefetch(chunks) if self.config.prefetch else chunks:
             if tracker is None:
                 h, w = chunk.frames.shape[1:3]
                 tracker = SpeakerTracker((w, h))
