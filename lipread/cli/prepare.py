@@ -1,5 +1,111 @@
-"""`lipread prepare`: dataset preparation."""
+"""`lipread prepare`: run the front end on every clip of a corpus into a resumable prepared cache."""
 
-from lipread.cli._common import not_built_command
+from __future__ import annotations
 
-command = not_built_command("prepare", "dataset preparation", "Prepare a corpus (GRID, LRS2, LRS3, manifest) into a training cache.")
+import logging
+
+import click
+
+from lipread.cli._common import CONTEXT, batch_result
+
+log = logging.getLogger("lipread.cli.prepare")
+
+CORPUS_NAMES = ["grid", "lrs2", "lrs3", "manifest"]
+
+
+def _parse_options(items: tuple[str, ...]) -> dict:
+    import yaml
+
+    from lipread.errors import ConfigError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {item!r} is not key=value", fix="E.g. --option max_seconds=10.")
+        out[key.strip().replace("-", "_")] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def corpus_settings(corpus: str, options: dict) -> dict:
+    """The corpus reader's options with its defaults filled in (what ``cache.json`` records)."""
+    import inspect
+
+    from lipread.data.corpora import CORPORA
+
+    params = inspect.signature(CORPORA.get(corpus)).parameters
+    settings = {k: p.default for k, p in params.items() if k != "root"}
+    settings.update({k: v for k, v in options.items() if v is not None})
+    return {"name": corpus, **settings}
+
+
+@click.command(
+    "prepare",
+    context_settings=CONTEXT,
+    help="""Prepare a corpus into a training cache: crop the mouth of every clip (and compute audio
+features with --audio) and write them as memory-mappable shards in OUT.
+
+CORPUS is grid, lrs2, lrs3 or manifest (ROOT is then a .csv/.jsonl file with path,text[,speaker,start,end]).
+A rerun into the same OUT skips the clips already there, so an interrupted run just continues.
+Clips that fail are listed with the reason in OUT/failures.tsv and the exit code is 1.
+
+\b
+Examples:
+  lipread prepare grid data/grid cache/grid --workers 2 --audio
+  lipread prepare grid data/grid cache/grid_ovl --split overlapped --val-fraction 0
+  lipread prepare lrs3 data/lrs3 cache/lrs3 --preset aligned96 --gray --option max_seconds=10 --shard 3/16
+""",
+)
+@click.argument("corpus", type=click.Choice(CORPUS_NAMES))
+@click.argument("root", type=click.Path(exists=True))
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--preset", type=click.Choice(["lipnet", "aligned96"]), default="lipnet",
+              help="Mouth crop: lipnet = 100x50 RGB (LipNet), aligned96 = 96x96 aligned (auto_avsr).")
+@click.option("--gray", is_flag=True, help="Store grayscale crops (1 channel).")
+@click.option("--audio", is_flag=True, help="Also compute and store audio features (4 per video frame).")
+@click.option("--landmarks", default="mediapipe", help="Landmark backend (mediapipe, falls back to opencv).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, help="Parallel worker processes.")
+@click.option("--shard", "shard_spec", metavar="I/N", default=None,
+              help="Only the clips whose id hashes to shard I of N (for cluster job arrays; 0-based).")
+@click.option("--split", "protocol", type=click.Choice(["random", "overlapped", "unseen"]), default=None,
+              help="GRID split: random (val only), overlapped (255 sentences per speaker to test), "
+                   "unseen (speakers 1, 2, 20, 22 to test). Default: random.")
+@click.option("--val-fraction", type=click.FloatRange(0.0, 1.0, max_open=True), default=None,
+              help="Fraction of training clips held out as val (seeded). Default: grid 0.1, others 0.")
+@click.option("--split-seed", type=int, default=0, help="Seed of the random splits.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N clips (by id).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Corpus reader option, e.g. max_seconds=10 (lrs), subsets=main (lrs2), speakers=s1,s2 (grid).")
+@click.option("--shard-clips", type=click.IntRange(min=1), default=256, help="Clips per shard file of the cache.")
+def command(corpus, root, out, preset, gray, audio, landmarks, workers, shard_spec, protocol, val_fraction,
+            split_seed, limit, options, shard_clips):
+    from pathlib import Path
+
+    from lipread.data.corpora import read_corpus
+    from lipread.data.prepare import prepare, write_summary
+    from lipread.data.splits import parse_shard
+    from lipread.pipelines.frontend import FrontEndConfig
+
+    shard = parse_shard(shard_spec)
+    reader_options = _parse_options(options)
+    if "seed" in corpus_settings(corpus, {}):
+        reader_options.setdefault("seed", split_seed)
+    if protocol is not None:
+        reader_options["split"] = protocol
+    if val_fraction is not None:
+        reader_options["val_fraction"] = val_fraction
+    entries = read_corpus(corpus, root, **reader_options)
+    settings = corpus_settings(corpus, reader_options)
+    config = FrontEndConfig(preset=preset, gray=gray, audio=audio, landmarks=landmarks)
+    summary = prepare(entries, out, config, corpus=settings, workers=workers, shard=shard, limit=limit,
+                      shard_clips=shard_clips)
+    tag = "all" if shard is None else f"s{shard[0]}of{shard[1]}"
+    write_summary(Path(out), summary, tag)
+    click.echo(
+        f"prepared {summary.done} clips in {summary.seconds:.1f} s ({summary.clips_per_second:.2f} clips/s), "
+        f"{summary.already_done} already in the cache, {len(summary.failures)} failed, of {summary.total} -> {out}",
+        err=True,
+    )
+    if summary.failures:
+        click.echo(f"failures listed in {summary.failures_file}", err=True)
+    batch_result({cid: why for cid, (_, why) in summary.failures.items()}, summary.total, noun="clip")

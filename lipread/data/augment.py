@@ -1,0 +1,138 @@
+"""Seeded video augmentations of the strongest lipreading recipes.
+
+All operate on numpy clips ``(T, H, W, C)`` uint8 (and optionally the matching audio features
+``(4T, F)``) and draw from a ``numpy.random.Generator`` they are given, so a clip's augmentation
+is a pure function of ``(seed, epoch, index)``: a resumed training run sees the same batches.
+
+- random crop (e.g. 88x88 from 96x96; training) / centre crop (evaluation)        [auto_avsr]
+- small random shifts, for 100x50 LipNet crops (pad with the edge, crop back)      [LipNet]
+- horizontal flip (p=0.5)                                                          [LipNet, auto_avsr]
+- time masking: up to ``time_masks`` spans of up to ``time_mask_frames`` frames
+  replaced by the clip's mean frame                                                [auto_avsr]
+- per-frame deletion / duplication with probability p (0.05)                       [LipNet]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lipread.config import build_config
+from lipread.types import AUDIO_FRAMES_PER_VIDEO_FRAME
+
+
+@dataclass
+class AugmentConfig:
+    """Augmentation options. ``crop`` = (H, W) of a random (train) / centre (eval) crop, or None."""
+
+    crop: tuple[int, int] | None = None
+    max_shift: int = 0
+    """Random translation of up to this many pixels in x and y (edge padded)."""
+    flip: float = 0.0
+    """Probability of a horizontal flip."""
+    time_masks: int = 0
+    time_mask_frames: int = 0
+    """Up to ``time_masks`` spans of 1..``time_mask_frames`` frames set to the mean frame."""
+    frame_drop: float = 0.0
+    """Probability that a frame is deleted (LipNet: 0.05)."""
+    frame_dup: float = 0.0
+    """Probability that a frame is duplicated (LipNet: 0.05)."""
+
+
+PRESET_AUGMENT = {
+    # LipNet (Assael et al. 2016): 100x50 crops, flips, per-frame deletion/duplication; small shifts
+    "lipnet": AugmentConfig(max_shift=4, flip=0.5, frame_drop=0.05, frame_dup=0.05),
+    # auto_avsr (Ma et al. 2023): 96x96 aligned crops, random crop 88, flip, time masking (0.4 s)
+    "aligned96": AugmentConfig(crop=(88, 88), flip=0.5, time_masks=2, time_mask_frames=10),
+}
+
+
+def augment_config(preset: str, options: dict | None = None) -> AugmentConfig:
+    """The preset's default augmentation with ``options`` (a dict of AugmentConfig fields) applied."""
+    base = PRESET_AUGMENT.get(preset, AugmentConfig())
+    data = {k: getattr(base, k) for k in AugmentConfig.__dataclass_fields__}
+    data.update(options or {})
+    return build_config(AugmentConfig, data)
+
+
+def crop(video: np.ndarray, size: tuple[int, int], rng: np.random.Generator | None) -> np.ndarray:
+    """Crop (T, H, W, C) to ``size``: at a random place with ``rng``, centred without."""
+    _, h, w, _ = video.shape
+    ch, cw = size
+    if ch > h or cw > w:
+        raise ValueError(f"crop {size} is larger than the clip's {h}x{w}")
+    y = int(rng.integers(0, h - ch + 1)) if rng is not None else (h - ch) // 2
+    x = int(rng.integers(0, w - cw + 1)) if rng is not None else (w - cw) // 2
+    return video[:, y : y + ch, x : x + cw]
+
+
+def shift(video: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Translate every frame by the same random (dy, dx) in [-max_shift, max_shift], edge padded."""
+    _, h, w, _ = video.shape
+    dy, dx = (int(v) for v in rng.integers(-max_shift, max_shift + 1, size=2))
+    m = max_shift
+    padded = np.pad(video, ((0, 0), (m, m), (m, m), (0, 0)), mode="edge")
+    return padded[:, m - dy : m - dy + h, m - dx : m - dx + w]
+
+
+def time_mask(video: np.ndarray, n: int, max_len: int, rng: np.random.Generator) -> np.ndarray:
+    """Set up to ``n`` random spans of 1..``max_len`` frames to the clip's mean frame."""
+    t = video.shape[0]
+    if t == 0 or n <= 0 or max_len <= 0:
+        return video
+    out = video.copy()
+    mean = video.mean(axis=0).astype(video.dtype)
+    for _ in range(int(rng.integers(0, n + 1))):
+        length = int(rng.integers(1, min(max_len, t) + 1))
+        start = int(rng.integers(0, t - length + 1))
+        out[start : start + length] = mean
+    return out
+
+
+def drop_dup_index(t: int, p_drop: float, p_dup: float, rng: np.random.Generator) -> np.ndarray:
+    """Frame indices after LipNet's deletion/duplication: each frame deleted with ``p_drop``,
+    else doubled with ``p_dup``. Never returns an empty index."""
+    u = rng.random(t)
+    keep = u >= p_drop
+    dup = (rng.random(t) < p_dup) & keep
+    index = np.repeat(np.arange(t), keep.astype(int) + dup.astype(int))
+    return index if index.size else np.arange(t)
+
+
+def audio_index(video_index: np.ndarray) -> np.ndarray:
+    """Expand a video frame index to audio-feature rows (4 per video frame)."""
+    k = AUDIO_FRAMES_PER_VIDEO_FRAME
+    return (video_index[:, None] * k + np.arange(k)[None, :]).reshape(-1)
+
+
+class VideoAugment:
+    """Applies an :class:`AugmentConfig`. ``train=False`` applies only the deterministic centre crop.
+
+    ``__call__(video, rng, audio=None) -> (video, audio)``; video (T, H, W, C) uint8 in and out
+    (T may change with frame drop/dup, and the audio rows follow it).
+    """
+
+    def __init__(self, config: AugmentConfig | None = None, train: bool = True):
+        self.config = config or AugmentConfig()
+        self.train = train
+
+    def __call__(self, video: np.ndarray, rng: np.random.Generator, audio: np.ndarray | None = None):
+        c = self.config
+        if c.crop is not None:
+            video = crop(video, tuple(c.crop), rng if self.train else None)
+        if not self.train:
+            return np.ascontiguousarray(video), audio
+        if c.max_shift > 0:
+            video = shift(video, c.max_shift, rng)
+        if c.flip > 0 and rng.random() < c.flip:
+            video = video[:, :, ::-1]
+        if c.frame_drop > 0 or c.frame_dup > 0:
+            index = drop_dup_index(video.shape[0], c.frame_drop, c.frame_dup, rng)
+            video = video[index]
+            if audio is not None:
+                rows = audio_index(index)
+                audio = audio[rows[rows < audio.shape[0]]]
+        if c.time_masks > 0:
+            video = time_mask(video, c.time_masks, c.time_mask_frames, rng)
+        return np.ascontiguousarray(video), audio

@@ -1,0 +1,118 @@
+"""PreparedDataset: a map-style dataset over a prepared cache (see :mod:`lipread.data.cache`).
+
+``dataset[i]`` is a :class:`Sample`: the clip's mouth frames (T, H, W, C) uint8 after augmentation,
+its token ids, and its audio features (4T, F) when the cache has them. Augmentation randomness is
+drawn from ``numpy.random.default_rng([seed, epoch, i])``: call ``set_epoch(epoch)`` before each
+epoch and a resumed run reproduces the same samples (also across DataLoader worker processes).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch.utils.data
+
+from lipread.data.augment import AugmentConfig, VideoAugment, augment_config
+from lipread.data.cache import CacheReader, ClipInfo
+from lipread.errors import DataError
+from lipread.text import Tokenizer
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass
+class Sample:
+    """One clip as the dataset returns it. ``video``: (T, H, W, C) uint8; ``audio``: (4T, F) float32 or None."""
+
+    id: str
+    text: str
+    speaker: str
+    video: np.ndarray
+    targets: list[int]
+    audio: np.ndarray | None = None
+
+
+def default_vocabulary(corpus: str) -> str:
+    return "grid" if corpus == "grid" else "english"
+
+
+class PreparedDataset(torch.utils.data.Dataset):
+    """Clips of one ``split`` (``train``/``val``/``test``, or None for all) of a prepared cache.
+
+    ``tokenizer``: a Tokenizer or vocabulary name (default: ``grid`` for GRID caches, else ``english``).
+    ``augment``: AugmentConfig or a dict of its fields applied to the preset's defaults (None = the
+    defaults); with ``train=False`` only the centre crop is applied. ``audio=False`` skips audio features.
+    """
+
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike,
+        split: str | None = None,
+        tokenizer: Tokenizer | str | None = None,
+        augment: AugmentConfig | dict | None = None,
+        train: bool = False,
+        seed: int = 0,
+        audio: bool = True,
+    ):
+        if split is not None and split not in SPLIT_NAMES:
+            raise DataError(f"unknown split {split!r}", fix=f"Use one of {', '.join(SPLIT_NAMES)} (or none for all).")
+        self.reader = CacheReader(cache_dir)
+        self.cache_dir = str(cache_dir)
+        self.split = split
+        self.clips: list[ClipInfo] = [c for c in self.reader.clips if split is None or c.split == split]
+        if not self.clips:
+            counts = self.split_counts()
+            raise DataError(f"no clips in split {split!r} (the cache has {counts or 'no clips'})", cache_dir,
+                            "Check the split name, or prepare the corpus with a validation fraction.")
+        config = self.reader.config
+        corpus = config.get("corpus", {}).get("name", "")
+        if tokenizer is None:
+            tokenizer = default_vocabulary(corpus)
+        self.tokenizer = Tokenizer.from_name(tokenizer) if isinstance(tokenizer, str) else tokenizer
+        frontend = config.get("frontend", {})
+        aug = augment if isinstance(augment, AugmentConfig) else augment_config(frontend.get("preset", ""), augment)
+        self.augment = VideoAugment(aug, train=train)
+        self.seed, self.epoch, self.use_audio, self.train = seed, 0, audio, train
+
+    def split_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.reader.clips:
+            counts[c.split] = counts.get(c.split, 0) + 1
+        return counts
+
+    @property
+    def lengths(self) -> list[int]:
+        """Frames per clip (before augmentation), for length-bucketed batching."""
+        return [c.frames for c in self.clips]
+
+    @property
+    def preprocess(self) -> dict:
+        """How the clips were cropped (the front-end config) and the model input size after cropping."""
+        frontend = dict(self.reader.config.get("frontend", {}))
+        _, h, w, c = self.clips[0].shape
+        crop = self.augment.config.crop
+        frontend["input_size"] = list(crop) if crop else [h, w]
+        frontend["channels"] = c
+        return frontend
+
+    @property
+    def has_audio(self) -> bool:
+        return self.use_audio and self.clips[0].audio_shape is not None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentations of epoch ``epoch`` (set before creating the DataLoader iterator)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> Sample:
+        info = self.clips[index]
+        video = np.asarray(self.reader.mouth(info))
+        audio = self.reader.audio(info) if self.use_audio else None
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        video, audio = self.augment(video, rng, None if audio is None else np.asarray(audio))
+        targets = self.tokenizer.encode(info.text)
+        return Sample(info.id, info.text, info.speaker, video, targets, audio)
