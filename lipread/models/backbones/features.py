@@ -46,7 +46,7 @@ class Backbone(nn.Module):
 
     feature_info: list[dict]
     num_features: int
-    first_conv: str
+    first_conv: str | None
     head_prefix: str
     features_only: bool = False
     out_indices: tuple[int, ...] = ()

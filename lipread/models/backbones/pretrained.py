@@ -186,6 +186,9 @@ def load_pretrained(
         for k in [k for k in state if k.startswith(head)]:
             if k not in own or own[k].shape != state[k].shape:
                 del state[k]
+    ignore = tuple(getattr(model, "ignore_prefixes", ()))
+    if ignore:
+        state = {k: v for k, v in state.items() if k in own or not k.startswith(ignore)}
     if getattr(model, "features_only", False):
         state = {k: v for k, v in state.items() if k in own}
     try:

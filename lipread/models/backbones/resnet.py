@@ -106,7 +106,9 @@ class ResNet(Backbone):
             self.bn1 = nn.BatchNorm2d(self.inplanes)
             self.relu = nn.ReLU(inplace=True)
             self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.first_conv = "conv1.weight" if stem else "layer1.0.conv1.weight"
+        self.first_conv = "conv1.weight" if stem else None
+        # without a stem, an ImageNet state dict's stem weights are left out when loading
+        self.ignore_prefixes = () if stem else ("conv1.", "bn1.")
         self.feature_info = [{"num_chs": self.inplanes, "reduction": 2 if stem else 1, "module": "act1"}]
         reduction = 4 if stem else 1
         for i, (planes, n) in enumerate(zip(widths, layers, strict=True)):
