@@ -60,7 +60,9 @@ def read_audio(path: str | os.PathLike, start: float | None = None, end: float |
             log.warning("%s: audio decoding stopped early: %s", path, exc)
         take(resampler.resample(None))
     audio = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
-    offset = (start or 0.0) - (first_time if (first_time is not None and start) else 0.0)
-    begin = max(0, int(round(offset * sample_rate))) if start else 0
-    stop = None if end is None else begin + int(round((end - (start or 0.0)) * sample_rate))
-    return audio[begin:stop]
+    # sample 0 of the result sits at `start` (or 0 s): drop what came before, pad if audio starts late
+    offset = int(round(((start or 0.0) - (first_time or 0.0)) * sample_rate))
+    audio = audio[offset:] if offset >= 0 else np.concatenate([np.zeros(-offset, np.float32), audio])
+    if end is not None:
+        audio = audio[: int(round((end - (start or 0.0)) * sample_rate))]
+    return audio

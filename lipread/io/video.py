@@ -81,10 +81,11 @@ def open_container(path: str | os.PathLike):
     try:
         return av.open(path)
     except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc.__class__.__name__
         raise MediaError(
-            f"not a media file FFmpeg can read ({exc.__class__.__name__})",
+            f"not a media file FFmpeg can read, or damaged/truncated before its index ({why})",
             path,
-            "Pass a video file (mp4, mkv, mov, avi, webm, mpg).",
+            "Pass a complete video file (mp4, mkv, mov, avi, webm, mpg); re-download or re-encode it.",
         ) from None
 
 
@@ -222,7 +223,7 @@ def iter_video_chunks(
         segment = f" between {start or 0:.2f}s and {end:.2f}s" if end is not None else ""
         raise MediaError(f"zero video frames could be decoded{segment}{why}", path,
                          "The file is empty or damaged; re-encode or re-download it.")
-    if report.truncated and report.errors:
+    if report.truncated:
         lost = f"{report.lost_seconds:.2f}s of {report.expected_duration:.2f}s" if report.expected_duration else "the rest"
         log.warning("%s: truncated or damaged; decoded %d frames (%.2fs), lost %s", path,
                     report.frames, report.decoded_duration, lost)
@@ -274,6 +275,8 @@ def _resample(source, report: DecodeReport, chunk_size: int, start, end, fps: fl
             yield flush()
     if current is None:
         return
+    # the last frame lasts one nominal frame period (the last gap when the rate is unknown)
+    last_dt = 1.0 / report.source_fps if report.source_fps else last_dt
     total = int(round((last_t + last_dt - t0) * fps))
     if end is not None and start is not None:
         total = min(total, int(round((end - start) * fps)))

@@ -1,0 +1,108 @@
+"""Write frames (and optionally audio) to a video file with PyAV.
+
+Used by ``lipread crop`` (near-lossless mouth clips: FFV1 in .mkv, or H.264 at CRF 0 in .mp4) and by
+the tests to make their own inputs (other frame rates, rotation metadata, audio-only files).
+Legend: T frames, H/W pixels; frames ``(T, H, W, 3)`` RGB or ``(T, H, W, 1)`` / ``(T, H, W)`` gray uint8.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from fractions import Fraction
+
+import numpy as np
+
+from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS
+
+LOSSLESS = {".mkv": ("ffv1", {}), ".avi": ("ffv1", {}), ".mp4": ("libx264", {"crf": "0", "preset": "veryfast"})}
+
+
+class VideoWriter:
+    """Streaming writer: ``with VideoWriter(path, fps) as w: w.write(frames)``.
+
+    ``codec`` defaults by extension: FFV1 (lossless) for .mkv/.avi, H.264 CRF 0 for .mp4. A lossy codec
+    may be asked for explicitly (``codec="libx264", options={"crf": "23"}``). ``rotation`` (degrees)
+    is stored as display-matrix metadata.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float = VIDEO_FPS, codec: str | None = None,
+                 options: dict | None = None, rotation: int = 0):
+        import av
+
+        self.path = os.fspath(path)
+        ext = os.path.splitext(self.path)[1].lower()
+        default_codec, default_options = LOSSLESS.get(ext, ("libx264", {"crf": "0"}))
+        self.codec = codec or default_codec
+        self.options = options if options is not None else default_options
+        self.fps = Fraction(fps).limit_denominator(1001)
+        self.rotation = rotation
+        self._container = av.open(self.path, "w")
+        self._stream = None
+
+    def _open_stream(self, h: int, w: int, gray: bool):
+        stream = self._container.add_stream(self.codec, rate=self.fps, options=self.options)
+        stream.width, stream.height = w, h
+        if self.codec == "ffv1":
+            stream.pix_fmt = "gray" if gray else "bgr0"
+        else:
+            stream.pix_fmt = "yuv444p" if self.options.get("crf") == "0" else "yuv420p"
+        if self.rotation:
+            stream.set_display_rotation(self.rotation)
+        self._stream = stream
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append ``frames`` (T, H, W[, C]) uint8."""
+        import av
+
+        frames = np.asarray(frames)
+        if frames.ndim == 4 and frames.shape[-1] == 1:
+            frames = frames[..., 0]
+        gray = frames.ndim == 3
+        if self._stream is None:
+            self._open_stream(frames.shape[1], frames.shape[2], gray)
+        for img in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="gray" if gray else "rgb24")
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+        self._container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray | Iterable[np.ndarray], fps: float = VIDEO_FPS,
+                codec: str | None = None, options: dict | None = None, rotation: int = 0) -> str:
+    """Write ``frames`` to ``path`` (see :class:`VideoWriter`); returns the path."""
+    with VideoWriter(path, fps, codec, options, rotation) as writer:
+        writer.write(np.asarray(frames))
+    return writer.path
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = AUDIO_SAMPLE_RATE,
+                codec: str = "pcm_s16le") -> str:
+    """Write mono float32 ``audio`` (S,) as an audio-only file (e.g. .wav or .m4a with codec="aac")."""
+    import av
+
+    path = os.fspath(path)
+    with av.open(path, "w") as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout="mono")
+        fmt = "s16" if codec == "pcm_s16le" else "fltp"
+        data = np.asarray(audio, dtype=np.float32)[None, :]
+        if fmt == "s16":
+            data = (np.clip(data, -1, 1) * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+        frame.sample_rate = sample_rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
