@@ -12,6 +12,7 @@ is honoured. :func:`iter_video_chunks` never holds more than one chunk of frames
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ from lipread.errors import InputFileError, MediaError
 from lipread.types import VIDEO_FPS
 
 log = logging.getLogger("lipread.io.video")
+
+SEEK_MIN_S = 10.0
+"""Segments starting earlier than this are decoded from the file's start instead of seeking."""
 
 
 @dataclass
@@ -165,13 +169,25 @@ def _source_frames(container, stream, path: str, report: DecodeReport, seek: flo
     rate = nominal_fps(stream) or VIDEO_FPS
     report.source_fps = rate
     tb = float(stream.time_base) if stream.time_base else None
+    if seek is not None and seek < SEEK_MIN_S:
+        seek = None  # decoding a few seconds from the start is cheap and safe
     if seek:
         container.seek(int(seek / tb) if tb else int(seek * 1e6), stream=stream if tb else None, backward=True)
     last_t = None
     degenerate = False
     i = 0
     try:
-        for frame in container.decode(stream):
+        frames = container.decode(stream)
+        if seek:
+            first = next(frames, None)
+            if first is None or first.time is None or first.time > seek:
+                # the seek overshot (or timestamps are useless): decode from the beginning instead
+                log.debug("%s: seek to %.2fs failed, decoding from the start", path, seek)
+                container.seek(0)
+                frames = container.decode(stream)
+            else:
+                frames = itertools.chain([first], frames)
+        for frame in frames:
             t = frame.time if (frame.pts is not None and not degenerate) else None
             if t is not None and last_t is not None and t <= last_t:
                 # duplicate/backwards timestamps: from here on trust the nominal rate

@@ -140,3 +140,11 @@ def test_grid_mp4_and_original_mpg_decode(grid_dir, grid_clips):
         clip = read_video(mpg)
         assert clip.frames.shape == (75, 288, 360, 3), mpg
         assert not clip.report.errors
+
+
+def test_segment_far_into_a_file_seeks(tmp_path):
+    frames = np.repeat((np.arange(325) % 128 * 2).astype(np.uint8)[:, None, None, None], 16 * 16 * 3).reshape(325, 16, 16, 3)
+    path = write_video(tmp_path / "long.mkv", frames)  # 13 s; start beyond SEEK_MIN_S takes the seek path
+    clip = read_video(path, start=12.0, end=12.4)
+    assert len(clip.frames) == 10
+    assert list(clip.frames[:, 0, 0, 0] // 2) == [i % 128 for i in range(300, 310)]
