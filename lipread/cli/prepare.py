@@ -77,12 +77,14 @@ Examples:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Corpus reader option, e.g. max_seconds=10 (lrs), subsets=main (lrs2), speakers=s1,s2 (grid).")
 @click.option("--shard-clips", type=click.IntRange(min=1), default=256, help="Clips per shard file of the cache.")
+@click.option("--processor", default=None, hidden=True,
+              help="module:function making the per-clip processor from the front-end config (tests, custom front ends).")
 def command(corpus, root, out, preset, gray, audio, landmarks, workers, shard_spec, protocol, val_fraction,
-            split_seed, limit, options, shard_clips):
+            split_seed, limit, options, shard_clips, processor):
     from pathlib import Path
 
     from lipread.data.corpora import read_corpus
-    from lipread.data.prepare import prepare, write_summary
+    from lipread.data.prepare import DEFAULT_FACTORY, prepare, write_summary
     from lipread.data.splits import parse_shard
     from lipread.pipelines.frontend import FrontEndConfig
 
@@ -98,7 +100,7 @@ def command(corpus, root, out, preset, gray, audio, landmarks, workers, shard_sp
     settings = corpus_settings(corpus, reader_options)
     config = FrontEndConfig(preset=preset, gray=gray, audio=audio, landmarks=landmarks)
     summary = prepare(entries, out, config, corpus=settings, workers=workers, shard=shard, limit=limit,
-                      shard_clips=shard_clips)
+                      shard_clips=shard_clips, worker_factory=processor or DEFAULT_FACTORY)
     tag = "all" if shard is None else f"s{shard[0]}of{shard[1]}"
     write_summary(Path(out), summary, tag)
     click.echo(

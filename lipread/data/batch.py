@@ -70,9 +70,10 @@ def collate(samples: Sequence) -> Batch:
     if all(getattr(s, "audio", None) is not None for s in samples):
         a_max = max(s.audio.shape[0] for s in samples)
         feat = samples[0].audio.shape[1]
-        audio = torch.zeros((b, a_max, feat), dtype=torch.float32)
+        padded = np.zeros((b, a_max, feat), dtype=np.float32)
         for i, s in enumerate(samples):
-            audio[i, : s.audio.shape[0]] = torch.from_numpy(np.ascontiguousarray(s.audio, dtype=np.float32))
+            padded[i, : s.audio.shape[0]] = s.audio
+        audio = torch.from_numpy(padded)
         audio_lengths = torch.tensor([s.audio.shape[0] for s in samples], dtype=torch.int64)
     return Batch(
         ids=[s.id for s in samples],

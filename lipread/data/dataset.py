@@ -110,9 +110,10 @@ class PreparedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Sample:
         info = self.clips[index]
-        video = np.asarray(self.reader.mouth(info))
+        video = np.array(self.reader.mouth(info))  # a writable copy, not a view of the memory map
         audio = self.reader.audio(info) if self.use_audio else None
+        audio = None if audio is None else np.array(audio)
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        video, audio = self.augment(video, rng, None if audio is None else np.asarray(audio))
+        video, audio = self.augment(video, rng, audio)
         targets = self.tokenizer.encode(info.text)
         return Sample(info.id, info.text, info.speaker, video, targets, audio)

@@ -1,0 +1,135 @@
+"""PreparedDataset, collate/Batch, the frame-budget sampler and the augmentations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from fake_frontend import FACTORY, expected_mouth
+from trees import make_grid
+
+from lipread.data import FrameBudgetBatchSampler, PreparedDataset, collate
+from lipread.data.augment import (
+    AugmentConfig,
+    VideoAugment,
+    audio_index,
+    crop,
+    drop_dup_index,
+    shift,
+    time_mask,
+)
+from lipread.data.corpora import read_corpus
+from lipread.data.prepare import prepare
+from lipread.errors import DataError
+from lipread.text import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("loader")
+    make_grid(root / "grid", {"s1": 20})
+    entries = read_corpus("grid", root / "grid", val_fraction=0.25)
+    prepare(entries, root / "out", {"audio": True, "preset": "lipnet"}, corpus={"name": "grid"},
+            worker_factory=FACTORY, shard_clips=8, progress=False)
+    return root / "out"
+
+
+def test_dataset_splits_and_samples(cache):
+    train, val = PreparedDataset(cache, "train"), PreparedDataset(cache, "val")
+    assert (len(train), len(val)) == (15, 5) and not {c.id for c in train.clips} & {c.id for c in val.clips}
+    s = val[0]
+    np.testing.assert_array_equal(s.video, expected_mouth(s.id))  # eval: no augmentation for this preset
+    assert s.targets == Tokenizer.from_name("grid").encode(s.text) and s.audio.shape == (4 * s.video.shape[0], 5)
+    assert train.lengths == [expected_mouth(c.id).shape[0] for c in train.clips]
+    assert train.preprocess["input_size"] == [6, 8] and train.preprocess["channels"] == 3
+    with pytest.raises(DataError, match="no clips in split 'test'"):
+        PreparedDataset(cache, "test")
+    with pytest.raises(DataError, match="unknown split"):
+        PreparedDataset(cache, "dev")
+
+
+def test_collate_pads_and_orders_axes(cache):
+    ds = PreparedDataset(cache, None)
+    samples = [ds[i] for i in range(4)]
+    b = collate(samples)
+    t = [s.video.shape[0] for s in samples]
+    assert b.video.shape == (4, 3, max(t), 6, 8) and b.video.dtype == torch.float32
+    assert b.video_lengths.tolist() == t and b.ids == [s.id for s in samples]
+    for i, s in enumerate(samples):
+        expect = torch.from_numpy(s.video.copy()).permute(3, 0, 1, 2).float() / 255
+        torch.testing.assert_close(b.video[i, :, : t[i]], expect)
+        assert b.video[i, :, t[i]:].abs().sum() == 0
+        assert b.targets[i, : len(s.targets)].tolist() == s.targets and b.targets[i, len(s.targets):].sum() == 0
+    assert b.target_lengths.tolist() == [len(s.targets) for s in samples]
+    assert b.audio.shape == (4, 4 * max(t), 5) and b.audio_lengths.tolist() == [4 * x for x in t]
+    assert float(b.video.max()) <= 1.0 and b.to("cpu").video.shape == b.video.shape
+    loader = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=collate)
+    assert len(next(iter(loader))) == 3
+
+
+def test_train_augmentation_is_reproducible_per_epoch_and_index(cache):
+    a = PreparedDataset(cache, "train", train=True, seed=5)
+    b = PreparedDataset(cache, "train", train=True, seed=5)
+    for ds in (a, b):
+        ds.set_epoch(3)
+    for i in range(len(a)):
+        np.testing.assert_array_equal(a[i].video, b[i].video)
+    first = [a[i].video for i in range(len(a))]
+    a.set_epoch(4)
+    assert any(f.shape != a[i].video.shape or (f != a[i].video).any() for i, f in enumerate(first))
+
+
+def test_sampler_budget_buckets_and_determinism():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(10, 100, size=200).tolist()
+    s = FrameBudgetBatchSampler(lengths, max_frames=400, seed=1)
+    s.set_epoch(2)
+    batches = list(s)
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    assert all(len(b) * max(lengths[i] for i in b) <= 400 for b in batches)
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 10  # bucketed by length
+    assert list(FrameBudgetBatchSampler(lengths, max_frames=400, seed=1).batches(2)) == batches
+    assert s.batches(3) != batches
+    s.set_epoch(2, start=5)
+    assert list(s) == batches[5:] and len(s) == len(batches) - 5
+    with pytest.raises(ValueError, match="exceeds"):
+        FrameBudgetBatchSampler([500], max_frames=400)
+
+
+def test_sampler_fixed_size_and_ranks():
+    lengths = [75] * 90
+    s = FrameBudgetBatchSampler(lengths, max_batch_size=8, seed=0, drop_last=True)
+    assert all(len(b) == 8 for b in s) and len(s) == 11
+    ranks = [FrameBudgetBatchSampler(lengths, max_batch_size=8, num_replicas=2, rank=r) for r in range(2)]
+    a, b = list(ranks[0]), list(ranks[1])
+    assert len(a) == len(b) == 6 and not {i for x in a for i in x} & {i for x in b for i in x}
+
+
+def test_crop_shift_flip_and_masks():
+    video = np.arange(2 * 96 * 96 * 1, dtype=np.int64).reshape(2, 96, 96, 1).astype(np.uint8)
+    rng = np.random.default_rng(0)
+    assert crop(video, (88, 88), rng).shape == (2, 88, 88, 1)
+    np.testing.assert_array_equal(crop(video, (88, 88), None), video[:, 4:92, 4:92])
+    clip = np.random.default_rng(1).integers(0, 255, (3, 50, 100, 3), dtype=np.uint8)
+    moved = shift(clip, 4, np.random.default_rng(2))
+    assert moved.shape == clip.shape
+    assert any((moved[:, 4:-4, 4:-4] == clip[:, 4 - dy : 46 - dy, 4 - dx : 96 - dx]).all()
+               for dy in range(-4, 5) for dx in range(-4, 5))
+    masked = time_mask(np.full((30, 2, 2, 1), 7, np.uint8) * np.arange(30)[:, None, None, None].astype(np.uint8), 2, 5,
+                       np.random.default_rng(3))
+    assert masked.shape == (30, 2, 2, 1)
+    flipped, _ = VideoAugment(AugmentConfig(flip=1.0))(clip, np.random.default_rng(0))
+    np.testing.assert_array_equal(flipped, clip[:, :, ::-1])
+
+
+def test_frame_drop_dup_rate_and_audio_follow():
+    index = drop_dup_index(100_000, 0.05, 0.05, np.random.default_rng(0))
+    counts = np.bincount(index, minlength=100_000)
+    assert abs((counts == 0).mean() - 0.05) < 0.005 and abs((counts == 2).mean() - 0.0475) < 0.005
+    assert (np.diff(index) >= 0).all()
+    np.testing.assert_array_equal(audio_index(np.array([0, 2, 2])), [0, 1, 2, 3, 8, 9, 10, 11, 8, 9, 10, 11])
+    video = np.arange(20, dtype=np.uint8).reshape(20, 1, 1, 1)
+    audio = np.repeat(np.arange(20, dtype=np.float32), 4)[:, None]
+    out_v, out_a = VideoAugment(AugmentConfig(frame_drop=0.2, frame_dup=0.2))(video, np.random.default_rng(4), audio)
+    assert out_a.shape[0] == 4 * out_v.shape[0] and (out_a[::4, 0] == out_v[:, 0, 0, 0]).all()
