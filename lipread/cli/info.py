@@ -1,5 +1,66 @@
 """`lipread info`: media and face information."""
 
-from lipread.cli._common import not_built_command
+from __future__ import annotations
 
-command = not_built_command("info", "media and face information", "Show streams, codecs, resolution, fps and duration of VIDEO files.")
+import json
+import logging
+
+import click
+
+from lipread.cli._common import CONTEXT, batch_result
+
+log = logging.getLogger("lipread.cli.info")
+
+
+@click.command("info", context_settings=CONTEXT)
+@click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--face", is_flag=True, help="Also run face landmarks and report the share of frames with a face.")
+@click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]), help="Landmark backend for --face.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file instead of text.")
+def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
+    """Show streams, codecs, resolution, fps, frame count, duration, audio rate and channels of VIDEO files."""
+    from lipread.errors import LipreadError
+    from lipread.io.probe import probe
+
+    failures: dict[str, str] = {}
+    front = None
+    for path in videos:
+        try:
+            info = probe(path, count_frames=True)
+            data = info.to_dict()
+            if face:
+                from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+
+                front = front or FrontEnd(FrontEndConfig(landmarks=landmarks))
+                try:
+                    result = front.process(path)
+                    data["face"] = {"frames": int(len(result.valid)), "found": float(result.valid.mean()),
+                                    "backend": result.backend}
+                except LipreadError as exc:
+                    if "no face" not in exc.problem:
+                        raise
+                    data["face"] = {"frames": None, "found": 0.0, "backend": landmarks}
+        except LipreadError as exc:
+            failures[path] = exc.problem
+            log.error("%s", exc.message)
+            continue
+        click.echo(json.dumps(data) if as_json else _text(data))
+    if front is not None:
+        front.close()
+    batch_result(failures, len(videos))
+
+
+def _text(data: dict) -> str:
+    dur = f"{data['duration']:.3f}s" if data["duration"] else "unknown"
+    lines = [f"{data['path']}: {data['format']}, duration {dur}"]
+    for s in data["streams"]:
+        if s["type"] == "video":
+            fps = f"{s['fps']:.3f} fps" if s["fps"] else "fps unknown"
+            lines.append(f"  #{s['index']} video {s['codec']} {s['width']}x{s['height']} {fps}, {s['frames']} frames")
+        elif s["type"] == "audio":
+            lines.append(f"  #{s['index']} audio {s['codec']} {s['sample_rate']} Hz, {s['channels']} channel(s)")
+        else:
+            lines.append(f"  #{s['index']} {s['type']} {s['codec']}")
+    if "face" in data:
+        lines.append(f"  face found in {100 * data['face']['found']:.1f}% of frames ({data['face']['backend']})")
+    return "\n".join(lines)

@@ -91,7 +91,8 @@ class FrontEnd:
             self._backend = create_backend(self.config.landmarks, max_faces=self.config.max_faces)
         return self._backend
 
-    def _landmarks(self, path, start, end, backend: LandmarkBackend, report: DecodeReport, keep: bool):
+    def _landmarks(self, path, start, end, backend: LandmarkBackend, report: DecodeReport, keep: bool,
+                   progress=None):
         """Pass 1: decode and find one speaker's landmarks. Returns (landmarks, valid, frames|None, size, t0)."""
         backend.reset()
         tracker = None
@@ -109,19 +110,24 @@ class FrontEnd:
                 pick = tracker.update(faces)
                 valid.append(pick is not None)
                 points.append(pick if pick is not None else np.zeros((n, 2), np.float32))
+            if progress is not None:
+                progress(len(chunk.frames))
             if keep and kept is not None:
                 kept_bytes += chunk.frames.nbytes
                 kept = kept + [chunk.frames] if kept_bytes <= limit else None
         return np.stack(points), np.array(valid, dtype=bool), kept, (w, h), t0
 
-    def process(self, path: str | os.PathLike, start: float | None = None, end: float | None = None
-                ) -> FrontEndResult:
-        """Run the front end on one file (or its ``start``..``end`` segment, seconds)."""
+    def process(self, path: str | os.PathLike, start: float | None = None, end: float | None = None,
+                progress=None) -> FrontEndResult:
+        """Run the front end on one file (or its ``start``..``end`` segment, seconds).
+
+        ``progress`` (optional) is called with the number of frames done after each decoded chunk.
+        """
         path = os.fspath(path)
         cfg = self.config
         report = DecodeReport(path)
         backend = self.backend
-        landmarks, valid, kept, size, t0 = self._landmarks(path, start, end, backend, report, keep=True)
+        landmarks, valid, kept, size, t0 = self._landmarks(path, start, end, backend, report, True, progress)
         if not valid.any() and backend.name != "opencv":
             log.info("%s: %s found no face; trying the opencv backend", path, backend.name)
             if self._fallback is None:
