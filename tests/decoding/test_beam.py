@@ -1,0 +1,173 @@
+"""Beam search (flashlight-text) against greedy, brute force, the Python oracle, lexicon and LMs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lipread.decoding import build_decoder
+from lipread.decoding.lm import grid_lm_files, load_lexicon, write_arpa
+from lipread.decoding.reference import brute_force, prefix_beam_search
+from lipread.errors import ConfigError
+from lipread.text import Tokenizer
+from lipread.text.grid import grid_sentences, grid_words
+
+TOK = Tokenizer.from_name("grid")
+V = TOK.ctc_size
+
+
+def peaked(t: int, seed: int, temperature: float = 0.5) -> torch.Tensor:
+    """(T, V) log-probs with a clear best symbol per frame, like a trained model's."""
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(t, V, generator=g) / temperature).log_softmax(-1)
+
+
+def restricted(t: int, seed: int, active: list[int]) -> torch.Tensor:
+    """(T, V) log-probs over ``active`` symbols only (the rest ~ impossible)."""
+    g = torch.Generator().manual_seed(seed)
+    lp = torch.full((t, V), -1e4)
+    lp[:, active] = torch.randn(t, len(active), generator=g).log_softmax(-1)
+    return lp
+
+
+def sentence_log_probs(text: str, corrupt: dict[int, str] | None = None, peak: float = 0.8) -> torch.Tensor:
+    """(T, V) log-probs spelling ``text`` as blank-letter-blank; ``corrupt`` swaps letters at positions."""
+    chars = list(text)
+    for i, c in (corrupt or {}).items():
+        chars[i] = c
+    path = [0]
+    for c in chars:
+        path += [TOK.encode(c, strict=True)[0] if c != " " else 1, 0]
+    lp = torch.full((len(path), V), (1 - peak) / (V - 1))
+    lp[torch.arange(len(path)), torch.tensor(path)] = peak
+    return lp.log()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_beam_width_one_equals_greedy(seed):
+    lp = peaked(40, seed, temperature=1.0)[None]
+    greedy = build_decoder("greedy", TOK).decode(lp)[0][0]
+    for log_add in (False, True):
+        beam = build_decoder("beam", TOK, beam_size=1, log_add=log_add).decode(lp)[0][0]
+        assert beam.text == greedy.text and beam.tokens == greedy.tokens
+        assert beam.score == pytest.approx(greedy.score, abs=1e-3)
+        assert [(w.word, w.start, w.end) for w in beam.words] == [(w.word, w.start, w.end) for w in greedy.words]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_wide_beam_equals_brute_force(seed):
+    active = [0, 2, 3, 4]  # blank, a, b, c: 4**7 = 16384 paths
+    lp = restricted(7, seed, active)
+    table = brute_force(lp, symbols=active)
+    # summed over paths (prefix search) and best single path (Viterbi)
+    for log_add, which in ((True, 0), (False, 1)):
+        best_lab, scores = max(table.items(), key=lambda kv: kv[1][which])
+        hyp = build_decoder("beam", TOK, beam_size=200, log_add=log_add).decode(lp[None])[0][0]
+        assert hyp.tokens == list(best_lab)
+        assert hyp.score == pytest.approx(scores[which], abs=1e-3)
+    # the Python oracle agrees too
+    sum_lab, (sum_score, _) = max(table.items(), key=lambda kv: kv[1][0])
+    oracle_lab, oracle_score = prefix_beam_search(lp.tolist(), beam_size=200)[0]
+    assert oracle_lab == sum_lab and oracle_score == pytest.approx(sum_score, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_beam_matches_python_oracle(seed):
+    # model-like peaked log-probs, 40 frames, 27 symbols (no space: flashlight treats a leading
+    # space as the free initial silence, which the textbook search counts as a symbol)
+    lp = torch.randn(40, V, generator=torch.Generator().manual_seed(seed)) / 0.2
+    lp[:, 1] = -1e4
+    lp = lp.log_softmax(-1)
+    labelling, score = prefix_beam_search(lp.tolist(), beam_size=32)[0]
+    hyp = build_decoder("beam", TOK, beam_size=64, log_add=True).decode(lp[None])[0][0]
+    assert hyp.text == TOK.decode(labelling)
+    # both sum the paths their beams kept: most of the labelling's probability
+    assert hyp.score == pytest.approx(score, abs=0.1)
+
+
+def test_nbest_is_sorted_and_distinct():
+    lp = peaked(30, 7, temperature=2.0)[None]
+    hyps = build_decoder("beam", TOK, beam_size=20, nbest=5).decode(lp)[0]
+    assert len(hyps) == 5
+    assert len({h.text for h in hyps}) == 5
+    assert all(a.score >= b.score for a, b in zip(hyps, hyps[1:]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lexicon_words_only(seed):
+    words = set(grid_words())
+    lp = peaked(75, seed, temperature=2.0)[None]
+    for lm in (None, "grid"):
+        hyps = build_decoder("beam", TOK, lexicon="grid", lm=lm, beam_size=20, nbest=5).decode(lp)[0]
+        assert hyps and all(w in words for h in hyps for w in h.text.split())
+        assert all(w.word in words for h in hyps for w in h.words)
+
+
+def test_lm_weight_zero_without_lexicon_equals_lm_free(tmp_path):
+    # no lexicon: the LM is a character LM over the vocabulary's symbols ("|" = space)
+    char_lm = write_arpa(([("|" if c == " " else c) for c in " ".join(s)] for s in grid_sentences()),
+                         tmp_path / "chars.arpa", order=3)
+    for seed in range(4):
+        lp = peaked(40, 200 + seed, temperature=1.0)[None]
+        free = build_decoder("beam", TOK, beam_size=30, nbest=3).decode(lp)[0]
+        zero = build_decoder("beam", TOK, beam_size=30, nbest=3, lm=char_lm, lm_weight=0.0).decode(lp)[0]
+        assert [h.text for h in zero] == [h.text for h in free]
+        assert [h.score for h in zero] == pytest.approx([h.score for h in free], abs=1e-4)
+        # and the LM does change the search when weighted
+    weighted = build_decoder("beam", TOK, beam_size=30, lm=char_lm, lm_weight=2.0).decode(lp)[0][0]
+    assert weighted.score != pytest.approx(free[0].score, abs=1e-3)
+
+
+def test_lm_weight_zero_with_lexicon_equals_no_lm():
+    for seed in range(3):
+        lp = peaked(60, 300 + seed, temperature=1.5)[None]
+        no_lm = build_decoder("beam", TOK, lexicon="grid", beam_size=30, nbest=3).decode(lp)[0]
+        zero = build_decoder("beam", TOK, lexicon="grid", lm="grid", lm_weight=0.0, beam_size=30, nbest=3).decode(lp)[0]
+        assert [h.text for h in zero] == [h.text for h in no_lm]
+        assert [h.score for h in zero] == pytest.approx([h.score for h in no_lm], abs=1e-4)
+
+
+def test_grid_lm_repairs_a_misread_letter():
+    truth = "bin blue at f two now"
+    lp = sentence_log_probs(truth, corrupt={5: "l", 6: "o"})  # "bin bloe" / "bin blle"-like misreads
+    assert build_decoder("greedy", TOK).decode(lp[None])[0][0].text != truth
+    hyp = build_decoder("beam", TOK, lexicon="grid", lm="grid", lm_weight=1.0, beam_size=50).decode(lp[None])[0][0]
+    assert hyp.text == truth
+    assert [w.word for w in hyp.words] == truth.split()
+    assert all(a.end <= b.start for a, b in zip(hyp.words, hyp.words[1:]))
+
+
+def test_word_times_follow_the_path():
+    lp = sentence_log_probs("set red")  # frames: 0 s 0 e 0 t 0 | 0 r 0 e 0 d 0
+    hyp = build_decoder("beam", TOK, lexicon="grid", beam_size=10).decode(lp[None], time_offset=2.0)[0][0]
+    assert [(w.word, w.start, w.end) for w in hyp.words] == [("set", 2.04, 2.24), ("red", 2.36, 2.56)]
+
+
+def test_batch_with_lengths_matches_single():
+    a, b = peaked(30, 1), peaked(20, 2)
+    batch = torch.stack([a, torch.cat([b, peaked(10, 3)])])
+    dec = build_decoder("beam", TOK, beam_size=10)
+    both = dec.decode(batch, torch.tensor([30, 20]))
+    assert both[1][0].text == dec.decode(b[None])[0][0].text
+    assert both[0][0].text == dec.decode(a[None])[0][0].text
+
+
+def test_bad_options_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError):
+        build_decoder("beam", TOK, beam_width=3)
+    with pytest.raises(ConfigError):
+        build_decoder("nope", TOK)
+    with pytest.raises(ConfigError):
+        build_decoder("beam", TOK, lexicon=["caf\u00e9"])
+    unigram = tmp_path / "uni.arpa"
+    unigram.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-0.3\ta\n-0.3\t</s>\n\n\\end\\\n")
+    with pytest.raises(ConfigError):
+        build_decoder("beam", TOK, lexicon=["a"], lm=unigram)
+
+
+def test_grid_files_exist_and_load():
+    arpa, lexicon = grid_lm_files()
+    assert set(load_lexicon(lexicon)) == set(grid_words())
+    assert math.isfinite(build_decoder("beam", TOK, lexicon=lexicon, lm=arpa).decode(peaked(20, 0)[None])[0][0].score)
