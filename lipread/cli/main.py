@@ -35,7 +35,7 @@ for _module in SUBCOMMANDS:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; a :class:`LipreadError` becomes one line on stderr and its exit code."""
     try:
-        cli.main(args=argv, prog_name="lipread", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="lipread", standalone_mode=False)
     except LipreadError as exc:
         click.echo(f"lipread: error: {exc.message}", err=True)
         return exc.exit_code
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    return 0
+    # with standalone_mode=False click returns (not raises) the code of a ``click.exceptions.Exit``
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -109,6 +109,28 @@ def write_json_atomic(path: Path, data: Any) -> None:
     _fsync_dir(path.parent)
 
 
+RUNTIME_KEYS = frozenset({"chunk_size", "prefetch", "keep_frames_mb", "workers", "device"})
+"""Front-end settings that change speed or memory, not the crops; they may differ between runs."""
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    """Settings (``frontend.KEY`` / top-level keys) whose values differ between two cache configs.
+
+    Runtime knobs are ignored, and so is a front-end key only one side has (a newer lipread adding
+    a setting with its default must not invalidate every cache).
+    """
+    diff = [k for k in sorted(set(old) | set(new)) if k != "frontend" and old.get(k) != new.get(k)]
+    fo, fn = old.get("frontend", {}), new.get("frontend", {})
+    for key in sorted(set(fo) & set(fn) - RUNTIME_KEYS):
+        if fo[key] != fn[key]:
+            diff.append(f"frontend.{key}")
+    return diff
+
+
+def _get(meta: dict, key: str):
+    return meta.get("frontend", {}).get(key[9:]) if key.startswith("frontend.") else meta.get(key)
+
+
 def ensure_cache_config(out: Path, config: dict[str, Any]) -> None:
     """Create ``cache.json`` or check that an existing one matches ``config`` (else ConfigError)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -119,11 +141,11 @@ def ensure_cache_config(out: Path, config: dict[str, Any]) -> None:
         write_json_atomic(path, meta)
         return
     old = read_cache_config(out)
-    diff = sorted(k for k in set(old) | set(meta) if old.get(k) != meta.get(k))
+    diff = _differences(old, meta)
     if diff:
         raise ConfigError(
             f"the cache was prepared with different settings ({', '.join(diff)}: "
-            f"{json.dumps({k: old.get(k) for k in diff})} now {json.dumps({k: meta.get(k) for k in diff})})",
+            f"{json.dumps({k: _get(old, k) for k in diff})} now {json.dumps({k: _get(meta, k) for k in diff})})",
             out,
             "Prepare into a new folder, or rerun with the original settings.",
         )

@@ -39,7 +39,10 @@ def expected_mouth(clip_id: str, channels: int = 3) -> np.ndarray:
     return np.full((t, 6, 8, channels), h % 251, dtype=np.uint8)
 
 
-def make_fake(config: dict):
+def make_fake(config):
+    """``config``: a dict of the options above, or a FrontEndConfig (gray -> 1 channel, audio)."""
+    if not isinstance(config, dict):
+        config = {"audio": config.audio, "channels": 1 if config.gray else 3}
     sleep = float(config.get("sleep", 0.0))
     fail = tuple(config.get("fail", ()))
     channels = int(config.get("channels", 3))
