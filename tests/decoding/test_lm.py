@@ -9,7 +9,17 @@ import sys
 import pytest
 
 from lipread.decoding.lm import (
-    BOS, EOS, REPO, UNK, _prob, arpa_order, build_grid_lm, grid_lm_files, load_lexicon, ngram_counts, witten_bell,
+    BOS,
+    EOS,
+    REPO,
+    UNK,
+    _prob,
+    arpa_order,
+    build_grid_lm,
+    grid_lm_files,
+    load_lexicon,
+    ngram_counts,
+    witten_bell,
 )
 from lipread.text.grid import GRID_GRAMMAR, grid_sentences, grid_words, is_grid_sentence
 
