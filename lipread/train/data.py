@@ -1,0 +1,58 @@
+"""The training loop's view of the data: seeded, resumable batches from a prepared cache.
+
+The batches of epoch ``e`` and every augmentation in them are a pure function of ``(seed, e)``
+(see ``FrameBudgetBatchSampler`` and ``PreparedDataset``), so resuming at ``(epoch, batch)``
+replays exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch.utils.data
+
+from lipread.data import FrameBudgetBatchSampler, PreparedDataset, collate
+from lipread.errors import ConfigError
+from lipread.train.config import TrainConfig
+from lipread.train.distributed import DistInfo
+
+
+class TrainData:
+    def __init__(self, cfg: TrainConfig, tokenizer, dist: DistInfo):
+        d = cfg.data
+        if not d.cache:
+            raise ConfigError("no prepared cache given", fix="Set data.cache=PATH (made by `lipread prepare`).")
+        self.cfg = cfg
+        self.train_set = PreparedDataset(d.cache, split=d.train_split, tokenizer=tokenizer,
+                                         augment=d.augment or None, train=True, seed=cfg.seed)
+        self.val_set = (PreparedDataset(d.cache, split=d.val_split, tokenizer=tokenizer, train=False)
+                        if d.val_split else None)
+        self.sampler = FrameBudgetBatchSampler(
+            self.train_set.lengths, max_batch_size=d.batch_size, shuffle=True, seed=cfg.seed, drop_last=True,
+            num_replicas=dist.world_size, rank=dist.rank,
+        )
+        self.preprocess = self.train_set.preprocess
+
+    def train_batches(self, epoch: int, start: int, accumulate: int) -> Iterator[list]:
+        """Groups of ``accumulate`` batches of ``epoch``, skipping its first ``start`` batches."""
+        self.train_set.set_epoch(epoch)
+        self.sampler.set_epoch(epoch, start)
+        loader = torch.utils.data.DataLoader(
+            self.train_set, batch_sampler=self.sampler, collate_fn=collate, num_workers=self.cfg.data.num_workers,
+        )
+        group: list = []
+        for batch in loader:
+            group.append(batch)
+            if len(group) == accumulate:
+                yield group
+                group = []
+
+    def val_batches(self) -> Iterator:
+        if self.val_set is None:
+            return
+        n = len(self.val_set)
+        if self.cfg.data.val_limit:
+            n = min(n, self.cfg.data.val_limit)
+        bs = self.cfg.data.batch_size
+        for start in range(0, n, bs):
+            yield collate([self.val_set[i] for i in range(start, min(n, start + bs))])
