@@ -64,11 +64,18 @@ class Backbone(nn.Module):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def forward_intermediates(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """(B, C, H, W) -> [stage outputs for ``out_indices``], stopping after the last one needed."""
-        outs, last = [], max(self.out_indices)
+    def forward_intermediates(
+        self, x: torch.Tensor, indices: Sequence[int] | None = None
+    ) -> list[torch.Tensor]:
+        """(B, C, H, W) -> [stage outputs for ``indices``], stopping after the last one needed.
+
+        ``indices`` default to ``out_indices`` in features_only mode, else every stage."""
+        if indices is None:
+            indices = self.out_indices if self.features_only else None
+        indices = check_out_indices(indices, len(self.feature_info))
+        outs, last = [], max(indices)
         for i, y in enumerate(self.stages(x)):
-            if i in self.out_indices:
+            if i in indices:
                 outs.append(y)
             if i == last:
                 break

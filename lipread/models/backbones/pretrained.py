@@ -51,7 +51,7 @@ TORCHVISION_FILES = {
 HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")  # torchvision files carry a sha256 prefix in their name
 # old torchvision DenseNet files spell "norm.1" where modules now say "norm1"
 _LEGACY_DENSENET = re.compile(
-    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$"
 )
 
 
@@ -186,6 +186,9 @@ def load_pretrained(
         for k in [k for k in state if k.startswith(head)]:
             if k not in own or own[k].shape != state[k].shape:
                 del state[k]
+        for k in own:  # a new head (other num_classes) keeps its fresh initialisation
+            if k.startswith(head) and k not in state:
+                state[k] = own[k]
     ignore = tuple(getattr(model, "ignore_prefixes", ()))
     if ignore:
         state = {k: v for k, v in state.items() if k in own or not k.startswith(ignore)}
