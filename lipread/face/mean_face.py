@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         point["mean"] = [round(float(v), 5) for v in xy]
     data["source"] = (f"mediapipe 0.10.21 FaceMesh landmarks in OpenCV Haar face-box units, averaged over {n} "
                       f"frames of {len(clips[: args.clips])} GRID speaker-1 clips (python -m lipread.face.mean_face)")
-    MEAN_FACE_PATH.write_text(json.dumps(data, indent=1) + "\n")
+    points = ",\n".join("  " + json.dumps(p) for p in data.pop("points"))
+    head = json.dumps(data, indent=1)[:-2]  # one point per line keeps the file readable
+    MEAN_FACE_PATH.write_text(f'{head},\n "points": [\n{points}\n ]\n}}\n')
     print(f"wrote {MEAN_FACE_PATH} from {n} frames")
 
 
