@@ -1,0 +1,34 @@
+"""`lipread models [PATTERN]`: table and JSON listing with parameter counts and inputs."""
+
+from __future__ import annotations
+
+import json
+
+from lipread.cli.main import main
+
+
+def test_lists_matching_models_with_counts_and_inputs(capsys):
+    assert main(["models", "resnet*"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["model", "params", "input"]
+    rows = {line.split()[0]: line for line in out[1:]}
+    assert "resnet18" in rows and "densenet121" not in rows
+    assert "11,689,512" in rows["resnet18"] and "(B, 3, 224, 224)" in rows["resnet18"]
+    assert "25,557,032" in rows["resnet50"]
+
+
+def test_every_registered_model_is_listed(capsys):
+    from lipread.models import list_models
+
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list_models()
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["vgg16_bn"]["params"] == 138_365_992  # counted on the meta device
+    assert by_name["video_resnet18"]["input"] == "(B, 1, 29, 88, 88)"
+    assert all(r["params"] > 0 for r in rows)
+
+
+def test_no_match_is_an_error(capsys):
+    assert main(["models", "no-such-model*"]) == 1
+    assert "no registered model matches" in capsys.readouterr().err
