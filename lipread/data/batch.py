@@ -61,7 +61,7 @@ def collate(samples: Sequence) -> Batch:
             raise ValueError(f"clip {s.id} has frames {s.video.shape[1:]}, the batch {(h, w, c)}")
         video[i, : s.video.shape[0]] = s.video
     # (B, T, H, W, C) uint8 -> (B, C, T, H, W) float32 in [0, 1]
-    video_t = torch.from_numpy(video).permute(0, 4, 1, 2, 3).float().div_(255.0)
+    video_t = torch.from_numpy(video).permute(0, 4, 1, 2, 3).contiguous().float().div_(255.0)
     s_max = max((len(s.targets) for s in samples), default=0)
     targets = torch.zeros((b, s_max), dtype=torch.int64)
     for i, s in enumerate(samples):

@@ -38,7 +38,7 @@ from lipread.data.cache import (
 )
 from lipread.data.corpora import Entry
 from lipread.data.splits import in_shard
-from lipread.errors import DataError, LipreadError
+from lipread.errors import DataError, DependencyError, LipreadError
 from lipread.types import Record
 
 log = logging.getLogger("lipread.data.prepare")
@@ -197,36 +197,53 @@ def prepare(
 
 
 def _run_pool(pending: list[Entry], workers: int, factory: str, config: Any, handle) -> None:
-    """Run entries on a spawn-context pool, at most ``2 * workers`` in flight.
+    """Run entries on a forkserver/spawn pool, at most ``2 * workers`` in flight.
 
-    A worker that dies (e.g. a native crash) breaks the pool: it is rebuilt and the clips that were
-    in flight are retried once; a clip in flight during two crashes is a failure.
+    A worker that dies (e.g. a native crash in a decoder) breaks the pool. The pool is rebuilt and
+    the clips that were in flight are retried one at a time, so that a crash is pinned on one clip,
+    which is then a failure. Pools that keep dying before finishing any clip stop the run.
     """
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     queue = list(reversed(pending))
-    crashes: dict[str, int] = {}
-    while queue:
+    suspects: list[Entry] = []  # in flight when a worker died: retried alone
+    fruitless = 0  # pools in a row that broke before finishing any clip
+    while queue or suspects:
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                    initargs=(factory, config, log.getEffectiveLevel()))
         inflight: dict[Future, Entry] = {}
+        finished = 0
         try:
-            while queue or inflight:
-                while queue and len(inflight) < 2 * workers:
-                    entry = queue.pop()
+            alone = False  # a suspect is running by itself
+            while queue or suspects or inflight:
+                alone = alone and bool(inflight)
+                if suspects and not inflight:
+                    entry = suspects.pop()
                     inflight[pool.submit(_run_one, entry)] = entry
+                    alone = True
+                elif not suspects and not alone:
+                    while queue and len(inflight) < 2 * workers:
+                        entry = queue.pop()
+                        inflight[pool.submit(_run_one, entry)] = entry
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    entry = inflight.pop(fut)
-                    handle(entry, *fut.result())
+                    result = fut.result()  # raises BrokenProcessPool with the entry still in flight
+                    handle(inflight.pop(fut), *result)
+                    finished += 1
         except BrokenProcessPool:
-            log.warning("a worker process died; retrying the %d clips in flight", len(inflight))
-            for entry in inflight.values():
-                crashes[entry.record.id] = crashes.get(entry.record.id, 0) + 1
-                if crashes[entry.record.id] >= 2:
-                    handle(entry, "fail", "the worker process crashed on this clip (twice)")
-                else:
-                    queue.append(entry)
+            fruitless = 0 if finished else fruitless + 1
+            if fruitless >= 5:
+                raise DependencyError(
+                    "the prepare worker processes die before finishing any clip (see the errors above)",
+                    fix="Run with --workers 1 to see the error of the front end directly.",
+                ) from None
+            for fut in [f for f in inflight if f.done() and f.exception() is None]:
+                handle(inflight.pop(fut), *fut.result())  # finished before the pool broke
+            if len(inflight) == 1:
+                handle(next(iter(inflight.values())), "fail", "the worker process crashed on this clip")
+            else:
+                log.warning("a worker process died; retrying the %d clips in flight one by one", len(inflight))
+                suspects.extend(inflight.values())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

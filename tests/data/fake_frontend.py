@@ -74,3 +74,22 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def make_broken(config):
+    """A factory that cannot start (like a front end whose model fails to load)."""
+    raise RuntimeError("cannot load the fake model")
+
+
+def make_crashy(config):
+    """Kills its worker process on clips whose id ends in 'zn' (a native crash), else like make_fake."""
+    import os
+
+    inner = make_fake(config)
+
+    def process(record):
+        if record.id.endswith("zn"):
+            os._exit(3)
+        return inner(record)
+
+    return process

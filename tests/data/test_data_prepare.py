@@ -20,7 +20,7 @@ from trees import make_grid
 from lipread.data.cache import SHARDS, CacheReader
 from lipread.data.corpora import read_corpus
 from lipread.data.prepare import prepare
-from lipread.errors import ConfigError
+from lipread.errors import ConfigError, DependencyError
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -161,3 +161,15 @@ def test_kill_9_midway_then_rerun_completes(tmp_path):
     done = subprocess.run(cmd, env=env, timeout=120)
     assert done.returncode == 0
     check_cache(out, ids)
+
+
+def test_worker_crash_is_a_failure_and_broken_workers_stop_the_run(tmp_path):
+    ids = make_grid(tmp_path / "grid", {"s1": 6})
+    entries = read_corpus("grid", tmp_path / "grid")
+    summary = prepare(entries, tmp_path / "out", {}, corpus={"name": "grid"}, workers=2, progress=False,
+                      worker_factory="fake_frontend:make_crashy")
+    assert list(summary.failures) == ["s1/bbafzn"] and "crashed" in summary.failures["s1/bbafzn"][1]
+    check_cache(tmp_path / "out", [i for i in ids if i != "s1/bbafzn"])
+    with pytest.raises(DependencyError, match="die before finishing"):
+        prepare(entries, tmp_path / "out2", {}, corpus={"name": "grid"}, workers=2, progress=False,
+                worker_factory="fake_frontend:make_broken")
