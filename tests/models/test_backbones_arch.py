@@ -181,3 +181,10 @@ def test_same_outputs_as_torchvision(name):
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), ref(x))
+
+
+def test_bottleneck_strides_in_the_3x3_like_torchvision():
+    """torchvision's ResNet-50 is "V1.5": the stride sits in conv2 (3x3), not conv1 (1x1)."""
+    block = meta("resnet50").layer2[0]
+    assert block.conv1.stride == (1, 1) and block.conv2.stride == (2, 2)
+    assert block.downsample[0].stride == (2, 2)
