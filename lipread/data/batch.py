@@ -55,13 +55,12 @@ def collate(samples: Sequence) -> Batch:
     b = len(samples)
     t_max = max(s.video.shape[0] for s in samples)
     _, h, w, c = samples[0].video.shape
-    video = np.zeros((b, t_max, h, w, c), dtype=np.uint8)
+    video = np.zeros((b, c, t_max, h, w), dtype=np.uint8)
     for i, s in enumerate(samples):
         if s.video.shape[1:] != (h, w, c):
             raise ValueError(f"clip {s.id} has frames {s.video.shape[1:]}, the batch {(h, w, c)}")
-        video[i, : s.video.shape[0]] = s.video
-    # (B, T, H, W, C) uint8 -> (B, C, T, H, W) float32 in [0, 1]
-    video_t = torch.from_numpy(video).permute(0, 4, 1, 2, 3).contiguous().float().div_(255.0)
+        video[i, :, : s.video.shape[0]] = s.video.transpose(3, 0, 1, 2)  # (T, H, W, C) -> (C, T, H, W)
+    video_t = torch.from_numpy(video).float().div_(255.0)  # uint8 -> float32 in [0, 1]
     s_max = max((len(s.targets) for s in samples), default=0)
     targets = torch.zeros((b, s_max), dtype=torch.int64)
     for i, s in enumerate(samples):

@@ -47,6 +47,8 @@ def test_prepare_fake_summary_failures_and_resume(tmp_path, capsys, caplog, fake
     assert "prepared 0 clips" in capsys.readouterr().err and len(CacheReader(out)) == 8
     assert main([*args[:-2], "--val-fraction", "0.5"]) == 1  # another split into the same cache
     assert "different settings" in capsys.readouterr().err
+    assert main([*args, "--preset", "aligned96"]) == 1  # another crop into the same cache
+    assert "frontend.preset" in capsys.readouterr().err
 
 
 def test_prepare_bad_options_are_one_line_errors(tmp_path, capsys, fake_frontend):
