@@ -27,3 +27,18 @@ def grid_dir() -> Path:
 def grid_clips(grid_dir) -> list[Path]:
     """The GRID speaker-1 mp4 clips, sorted."""
     return sorted((grid_dir / "s1").glob("*.mp4"))
+
+
+@pytest.fixture(scope="session")
+def grid_cache(grid_dir, tmp_path_factory) -> Path:
+    """A prepared cache (lipnet preset, real front end) of the first 16 real GRID clips (about a quarter of them in the val split)."""
+    from lipread.data import read_corpus
+    from lipread.data.prepare import prepare
+    from lipread.pipelines.frontend import FrontEndConfig
+
+    out = tmp_path_factory.mktemp("grid_cache")
+    entries = read_corpus("grid", grid_dir, val_fraction=0.25, seed=0)
+    summary = prepare(entries, out, FrontEndConfig(preset="lipnet"), corpus={"name": "grid"}, limit=16,
+                      progress=False)
+    assert summary.done == 16 and not summary.failures, summary.failures
+    return out

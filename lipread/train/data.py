@@ -39,6 +39,9 @@ class TrainData:
         self.sampler.set_epoch(epoch, start)
         loader = torch.utils.data.DataLoader(
             self.train_set, batch_sampler=self.sampler, collate_fn=collate, num_workers=self.cfg.data.num_workers,
+            # its own generator: creating the iterator must not draw from the global RNG (dropout), or a
+            # resumed run, which creates its iterator at a different point, would diverge
+            generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch),
         )
         group: list = []
         for batch in loader:

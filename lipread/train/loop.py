@@ -126,7 +126,8 @@ class Trainer:
                                   "Start without --resume.")
         state = load_training_checkpoint(ckpts[-1], self.model, self.optimizer)
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
-        self.best_wer = state.get("best_wer", math.inf)
+        best = state.get("best_wer")
+        self.best_wer = math.inf if best is None else float(best)
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpts[-1], self.step, self.epoch,
