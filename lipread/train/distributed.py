@@ -58,6 +58,17 @@ def all_reduce_mean(value: float, info: DistInfo, device: torch.device) -> float
     return float(t.item()) / info.world_size
 
 
+def broadcast_buffers(module: torch.nn.Module, info: DistInfo) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank.
+
+    DDP broadcasts buffers at the start of each forward, so after the last step each rank's running
+    statistics reflect its own last batch; this makes the final models identical on every rank.
+    """
+    if info.enabled:
+        for buf in module.buffers():
+            dist.broadcast(buf, src=0)
+
+
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()

@@ -31,7 +31,14 @@ from lipread.models.checkpoint import save_model
 from lipread.text import Tokenizer
 from lipread.train import data as train_data
 from lipread.train.config import TrainConfig
-from lipread.train.distributed import DistInfo, all_reduce_mean, cleanup, init_distributed, resolve_device
+from lipread.train.distributed import (
+    DistInfo,
+    all_reduce_mean,
+    broadcast_buffers,
+    cleanup,
+    init_distributed,
+    resolve_device,
+)
 from lipread.train.state import (
     list_checkpoints,
     load_training_checkpoint,
@@ -228,6 +235,7 @@ class Trainer:
                 else:
                     self.epoch += 1
                     self.batch_in_epoch = 0
+            broadcast_buffers(self.model, self.dist)
         finally:
             bar.close()
             if self.writer is not None:
