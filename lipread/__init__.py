@@ -9,4 +9,13 @@ __version__ = "0.1.0"
 
 from lipread.errors import LipreadError  # noqa: E402
 
-__all__ = ["__version__", "LipreadError"]
+__all__ = ["__version__", "LipreadError", "load_model", "transcribe"]
+
+
+def __getattr__(name: str):
+    # lazy, so that `import lipread` (and `lipread --help`) does not import torch
+    if name in ("load_model", "transcribe"):
+        from lipread.pipelines import transcribe as _t
+
+        return getattr(_t, name)
+    raise AttributeError(f"module 'lipread' has no attribute {name!r}")

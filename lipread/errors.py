@@ -25,11 +25,13 @@ class LipreadError(Exception):
         super().__init__(self.message)
 
     @property
+    def detail(self) -> str:
+        """The problem and the fix, without the path (for lists keyed by file)."""
+        return f"{self.problem.rstrip('.')}. {self.fix}" if self.fix else self.problem
+
+    @property
     def message(self) -> str:
-        text = f"{self.path}: {self.problem}" if self.path else self.problem
-        if self.fix:
-            text = f"{text.rstrip('.')}. {self.fix}"
-        return text
+        return f"{self.path}: {self.detail}" if self.path else self.detail
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message

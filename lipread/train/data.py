@@ -31,7 +31,9 @@ class TrainData:
             self.train_set.lengths, max_batch_size=d.batch_size, shuffle=True, seed=cfg.seed, drop_last=True,
             num_replicas=dist.world_size, rank=dist.rank,
         )
-        self.preprocess = self.train_set.preprocess
+        # how clips were cropped, plus the clip length the model learns on (transcribe reads windows of it)
+        fps = self.train_set.clips[0].fps or 25.0
+        self.preprocess = {**self.train_set.preprocess, "clip_seconds": max(self.train_set.lengths) / fps}
 
     def train_batches(self, epoch: int, start: int, accumulate: int) -> Iterator[list]:
         """Groups of ``accumulate`` batches of ``epoch``, skipping its first ``start`` batches."""

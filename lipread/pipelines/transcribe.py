@@ -1,0 +1,221 @@
+"""``lipread transcribe``: video files in, a :class:`~lipread.types.Transcript` out.
+
+decode -> landmarks -> mouth crop (``FrontEnd``) -> model -> decoder -> words with times.
+The crop preset, vocabulary and decoder settings come from the model's ``config.json``, so a video
+path and a model name are all it needs. A video longer than the model's training clips is read in
+windows (speech regions found in the audio when there is audio, else fixed overlapping windows),
+one window at a time, so memory stays bounded however long the file is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lipread.errors import NoFaceError
+from lipread.models.zoo import DEFAULT_MODEL
+from lipread.pipelines.evaluate import DecodeOptions
+from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
+from lipread.types import VIDEO_FPS, Segment, Transcript
+
+log = logging.getLogger("lipread.transcribe")
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to transcribe: weights, its config, tokenizer, crop settings and stored decoder."""
+
+    name: str
+    path: Path
+    model: torch.nn.Module
+    config: dict[str, Any]
+    tokenizer: Any
+    frontend: Any
+    device: torch.device
+    window_seconds: float = 3.0
+    """Length of the clips the model was trained on: longer videos are read in windows of this length."""
+
+    def decode_options(self, **overrides: Any) -> DecodeOptions:
+        """The stored decoder settings (LM/lexicon paths relative to the model folder), then ``overrides``."""
+        stored = dict(self.config.get("decoder") or {})
+        opts: dict[str, Any] = {"decoder": stored.pop("name", "greedy")}
+        for key in ("lm", "lexicon"):
+            value = stored.get(key)
+            if value and value != "grid" and not os.path.isabs(value):
+                value = str(self.path / value)
+            opts[key] = value
+        for key in ("beam_size", "lm_weight", "word_score"):
+            if key in stored:
+                opts[key] = stored[key]
+        opts.update({k: v for k, v in overrides.items() if v is not None})
+        return DecodeOptions(**opts)
+
+
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "cpu") -> LoadedModel:
+    """Load a zoo model by name or a checkpoint folder by path (safetensors + JSON only)."""
+    from lipread.config import build_config
+    from lipread.models.checkpoint import load_model as load_checkpoint
+    from lipread.models.zoo import resolve_model
+    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.text import Tokenizer
+
+    path = resolve_model(name_or_path)
+    dev = torch.device(device)
+    model, config = load_checkpoint(path, device=dev)
+    tokenizer = Tokenizer.from_dict(config["tokenizer"])
+    pre = dict(config.get("preprocess") or {})
+    fields = FrontEndConfig.__dataclass_fields__
+    frontend = build_config(FrontEndConfig, {k: v for k, v in pre.items() if k in fields})
+    frontend.audio = False  # the video models read no audio features; audio is only used to find speech
+    window = float(pre.get("clip_seconds") or 3.0)
+    return LoadedModel(str(name_or_path), path, model, config, tokenizer, frontend, dev, window)
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage (summed over windows), for benchmarks and ``-v`` logs."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, stage: str, t0: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - t0
+        return now
+
+
+class Transcriber:
+    """Transcribes many files with one loaded model and one landmark tracker.
+
+    ``decode``: decoding options (default: the ones stored with the model). ``batch_size``: windows
+    per model call. ``overlap``: seconds of overlap between fixed windows.
+    """
+
+    def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
+                 batch_size: int = 4, overlap: float = 0.5, device: str = "cpu"):
+        from lipread.data.augment import VideoAugment, augment_config
+        from lipread.pipelines.frontend import FrontEnd
+
+        self.loaded = model if isinstance(model, LoadedModel) else load_model(model, device)
+        self.options = decode or self.loaded.decode_options()
+        self.decoder = self.options.build(self.loaded.tokenizer)
+        self.frontend = FrontEnd(self.loaded.frontend)
+        # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
+        self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
+        self.batch_size, self.overlap = max(1, batch_size), overlap
+        self.times = StageTimes()
+
+    def plan(self, path: str) -> tuple[float, list[Window]]:
+        """The video's duration and the windows to read it in."""
+        from lipread.io.probe import probe
+
+        info = probe(path)
+        duration = info.duration or 0.0
+        length = self.loaded.window_seconds
+        if duration <= 0 or duration <= length * 1.2:
+            return duration, [Window(0.0, duration, 0.0, duration)]
+        has_audio = any(s.type == "audio" for s in info.streams)
+        if has_audio:
+            intervals = speech_intervals(path, duration)
+            if intervals:
+                return duration, speech_windows(intervals, duration, length)
+        return duration, fixed_windows(duration, length, self.overlap)
+
+    def transcribe(self, path: str | os.PathLike, progress: Callable[[int, int], None] | None = None) -> Transcript:
+        path = os.fspath(path)
+        t0 = time.perf_counter()
+        duration, windows = self.plan(path)
+        single = len(windows) == 1
+        t0 = self.times.add("plan", t0)
+        segments: list[Segment] = []
+        pending: list[tuple[Window, np.ndarray]] = []
+        for i, win in enumerate(windows):
+            try:
+                if single:
+                    result = self.frontend.process(path)
+                else:
+                    result = self.frontend.process(path, start=win.start, end=win.end)
+            except NoFaceError:
+                if single:
+                    raise
+                log.warning("%s: no face in %.2f-%.2fs; nothing read there", path, win.start, win.end)
+                continue
+            t0 = self.times.add("frontend", t0)
+            if single:
+                duration = duration or result.duration
+                win = Window(0.0, result.duration, 0.0, result.duration)
+            mouth, _ = self.eval_transform(result.mouth, None)
+            pending.append((win, mouth))
+            if len(pending) == self.batch_size:
+                segments += self._run(pending)
+                pending = []
+            t0 = time.perf_counter()
+            if progress:
+                progress(i + 1, len(windows))
+        if pending:
+            segments += self._run(pending)
+        return Transcript(path, duration, segments, model=self.loaded.name)
+
+    @torch.no_grad()
+    def _run(self, items: list[tuple[Window, np.ndarray]]) -> list[Segment]:
+        from lipread.data.batch import collate
+        from lipread.data.dataset import Sample
+
+        t0 = time.perf_counter()
+        batch = collate([Sample(str(i), "", "", mouth, []) for i, (_, mouth) in enumerate(items)])
+        batch = batch.to(self.loaded.device)
+        log_probs, lengths = self.loaded.model(batch.video, batch.video_lengths)
+        log_probs, lengths = log_probs.float().cpu(), lengths.cpu()
+        t0 = self.times.add("model", t0)
+        segments = []
+        for k, (win, _) in enumerate(items):
+            nbest = self.decoder.decode(log_probs[k : k + 1], lengths[k : k + 1], frame_shift=1.0 / VIDEO_FPS,
+                                        time_offset=win.start)
+            best = nbest[0][0] if nbest and nbest[0] else None
+            words = keep_owned(best.words, win) if best else []
+            text = " ".join(w.word for w in words) if best and best.words else (best.text if best else "")
+            segments.append(Segment(win.start, win.end, text, words))
+        self.times.add("decoder", t0)
+        return segments
+
+    def close(self) -> None:
+        self.frontend.close()
+
+
+def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: float = 35.0) -> list[tuple[float, float]]:
+    """Speech regions (s) found by energy in the audio, read ``chunk`` seconds at a time."""
+    import librosa
+
+    from lipread.io.audio import read_audio
+    from lipread.types import AUDIO_SAMPLE_RATE
+
+    out: list[tuple[float, float]] = []
+    start = 0.0
+    while start < duration:
+        end = min(duration, start + chunk)
+        audio = read_audio(path, start=start, end=end)
+        if audio.size:
+            for a, b in librosa.effects.split(audio, top_db=top_db, frame_length=1024, hop_length=256):
+                out.append((start + a / AUDIO_SAMPLE_RATE, start + b / AUDIO_SAMPLE_RATE))
+        start = end
+    return out
+
+
+def transcribe(path: str | os.PathLike, model: LoadedModel | str = DEFAULT_MODEL, **options: Any) -> Transcript:
+    """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the bundled GRID model by default.
+
+    ``options``: ``decode`` (DecodeOptions), ``batch_size``, ``overlap``, ``device``.
+    """
+    transcriber = Transcriber(model, **options)
+    try:
+        return transcriber.transcribe(path)
+    finally:
+        transcriber.close()

@@ -1,0 +1,132 @@
+"""`lipread transcribe` and the Python API, on real GRID clips.
+
+The machinery (formats, bad files, windows, model loading) is tested with a small untrained model
+saved by the test; agreement with `lipread evaluate` uses the zoo model when it is present.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import lipread
+from lipread.cli.main import main
+from lipread.errors import CheckpointError, NoFaceError
+from lipread.models import create_model
+from lipread.models.checkpoint import save_model
+from lipread.models.zoo import DEFAULT_MODEL, list_zoo
+from lipread.pipelines.transcribe import Transcriber, load_model
+from lipread.text import Tokenizer
+
+pytestmark = pytest.mark.grid
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny"
+    model = create_model("lipnet_tiny", input_size=[50, 100], in_chans=3)
+    meta = {"tokenizer": Tokenizer.from_name("grid").to_dict(),
+            "preprocess": {"preset": "lipnet", "gray": False, "clip_seconds": 3.0},
+            "decoder": {"name": "greedy"}}
+    save_model(path, model, meta)
+    return path
+
+
+def cue_times(text: str) -> list[tuple[float, float]]:
+    out = []
+    for m in re.finditer(r"(\d+):(\d\d):(\d\d)[,.](\d{3}) --> (\d+):(\d\d):(\d\d)[,.](\d{3})", text):
+        g = [int(x) for x in m.groups()]
+        out.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))
+    return out
+
+
+def test_cli_writes_every_format_and_goes_on_past_bad_files(tiny_model, grid_clips, tmp_path, caplog):
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"this is not a video" * 100)
+    blank = tmp_path / "blank.mkv"
+    from lipread.io.writer import write_video
+
+    write_video(blank, np.full((30, 120, 160, 3), 128, np.uint8))
+    good = [str(p) for p in grid_clips[:2]]
+    out = tmp_path / "out"
+    args = ["transcribe", good[0], str(garbage), str(tmp_path / "missing.mp4"), str(blank), good[1],
+            "-m", str(tiny_model), "-o", str(out)]
+    assert main(args) == 1
+    for p in good:
+        stem = p.rsplit("/", 1)[1].rsplit(".", 1)[0]
+        assert sorted(f.name for f in out.glob(f"{stem}.*")) == [f"{stem}.{e}" for e in ("json", "srt", "txt", "vtt")]
+        data = json.loads((out / f"{stem}.json").read_text())
+        assert data["version"] == 1 and data["duration"] == pytest.approx(3.0, abs=0.05)
+        assert data["text"] == (out / f"{stem}.txt").read_text().strip()
+        for ext in ("srt", "vtt"):
+            times = cue_times((out / f"{stem}.{ext}").read_text())
+            assert all(0 <= s < e <= data["duration"] + 1e-6 for s, e in times)
+            assert all(a[1] <= b[0] for a, b in zip(times, times[1:]))
+    assert "garbage.mp4: not a media file" in caplog.text and "missing.mp4: file not found" in caplog.text
+    assert "blank.mkv: no face" in caplog.text and "3 of 5 videos failed" in caplog.text
+    assert not list(out.glob("garbage.*")) and not list(out.glob("blank.*"))
+
+
+def test_python_api_and_no_face_error(tiny_model, grid_clips, tmp_path):
+    t = lipread.transcribe(grid_clips[0], model=str(tiny_model))
+    assert t.path == str(grid_clips[0]) and len(t.segments) == 1
+    assert t.segments[0].start == 0.0 and t.segments[0].end == pytest.approx(3.0, abs=0.05)
+    loaded = lipread.load_model(str(tiny_model))
+    assert loaded.frontend.preset == "lipnet" and loaded.tokenizer.name == "grid"
+    from lipread.io.writer import write_video
+
+    blank = tmp_path / "blank.mkv"
+    write_video(blank, np.zeros((20, 100, 100, 3), np.uint8))
+    with pytest.raises(NoFaceError):
+        lipread.transcribe(blank, model=str(tiny_model))
+
+
+def test_long_video_is_read_in_windows(tiny_model, grid_clips, tmp_path):
+    from lipread.io.video import read_video
+    from lipread.io.writer import write_video
+
+    frames = np.concatenate([read_video(p).frames for p in grid_clips[:3]])  # 9 s, no audio track
+    long = tmp_path / "long.mkv"
+    write_video(long, frames)
+    tr = Transcriber(load_model(str(tiny_model)))
+    duration, windows = tr.plan(str(long))
+    assert duration == pytest.approx(9.0, abs=0.05) and len(windows) == 4
+    t = tr.transcribe(long)
+    tr.close()
+    assert [s.start for s in t.segments] == sorted(s.start for s in t.segments)
+    assert len(t.segments) == 4 and t.segments[-1].end == pytest.approx(9.0, abs=0.05)
+    assert all(0 <= w.start <= w.end <= 9.05 for w in t.words)
+
+
+def test_loading_refuses_what_is_not_a_lipread_model(tmp_path):
+    with pytest.raises(CheckpointError, match="not found|no such"):
+        load_model(tmp_path / "nothing-here")
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    import pickle
+
+    (folder / "model.pt").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(CheckpointError, match="config.json"):
+        load_model(folder)
+    (folder / "config.json").write_text('{"format": "something-else"}')
+    with pytest.raises(CheckpointError, match="not a lipread model"):
+        load_model(folder)
+
+
+@pytest.mark.skipif(DEFAULT_MODEL not in list_zoo(), reason=f"zoo model {DEFAULT_MODEL} is not in models/")
+def test_transcribe_text_equals_evaluate_with_the_default_model(grid_cache, tmp_path):
+    from lipread.data import PreparedDataset
+    from lipread.pipelines.evaluate import evaluate
+
+    loaded = load_model(DEFAULT_MODEL)
+    result = evaluate(DEFAULT_MODEL, str(grid_cache), options=loaded.decode_options())
+    dataset = PreparedDataset(grid_cache)
+    tr = Transcriber(loaded)
+    try:
+        for info in dataset.clips:
+            assert tr.transcribe(info.source).text == result.hypotheses[info.id], info.id
+    finally:
+        tr.close()
