@@ -1,0 +1,80 @@
+"""Training throughput (samples/s) on this machine for the GRID recipe's model and the paper LipNet.
+
+Synthetic batches of the recipe's shape (8 clips, 75 frames, RGB 50x100, 30-character targets):
+the data loader is measured separately by benchmarks/prepare.py. Each configuration runs
+``--warmup`` untimed and ``--iters`` timed optimizer steps (forward, CTC loss, backward, AdamW).
+
+    python benchmarks/train.py --out benchmarks/results/train.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from _machine import machine_info
+from lipread.models import create_model
+from lipread.train.loop import ctc_loss
+
+CONFIGS = [
+    ("lipnet_small", {"gray": False}, "the GRID recipe's model (pipelines/grid/lipnet_small.yaml)"),
+    ("lipnet", {}, "the paper's LipNet"),
+]
+
+
+def step_times(name: str, args: dict, batch: int, frames: int, warmup: int, iters: int) -> list[float]:
+    torch.manual_seed(0)
+    model = create_model(name, **args).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    c = model.config.in_chans
+    h, w = model.config.input_size
+    x = torch.rand(batch, c, frames, h, w)
+    lengths = torch.full((batch,), frames, dtype=torch.int64)
+    targets = torch.randint(1, 28, (batch, 30))
+    target_lengths = torch.full((batch,), 30, dtype=torch.int64)
+    times = []
+    for i in range(warmup + iters):
+        t0 = time.perf_counter()
+        log_probs, out_lengths = model(x, lengths)
+        ctc_loss(log_probs, out_lengths, targets, target_lengths).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--frames", type=int, default=75)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--out", default="benchmarks/results/train.json")
+    a = ap.parse_args()
+    rows = []
+    for name, args, what in CONFIGS:
+        model = create_model(name, **args)
+        params = sum(p.numel() for p in model.parameters())
+        for threads in a.threads:
+            torch.set_num_threads(threads)
+            times = step_times(name, args, a.batch, a.frames, a.warmup, a.iters)
+            median = statistics.median(times)
+            rows.append({"model": name, "args": args, "what": what, "params": params, "threads": threads,
+                         "batch": a.batch, "frames": a.frames, "step_seconds": times,
+                         "median_step_seconds": median, "samples_per_second": a.batch / median})
+            print(f"{name:13s} threads={threads}  {median:.3f} s/step  {a.batch / median:6.1f} samples/s")
+    result = {"benchmark": "train", "machine": machine_info(), "warmup": a.warmup, "iters": a.iters, "results": rows}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(result, indent=2))
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
