@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from _machine import machine_info
+
 from lipread.models import create_model
 from lipread.train.loop import ctc_loss
 
