@@ -1,0 +1,57 @@
+"""Export a trained GRID checkpoint into the model zoo as a small, self-contained folder.
+
+    python pipelines/grid/export.py runs/grid-lipnet-small/best models/lipnet-grid-s1 \
+        --decoder beam --beam-size 20 --lm-weight 1.0 --word-score 0.0
+
+Writes ``model.safetensors`` (fp16), ``config.json`` (model, vocabulary, crop settings, decoder
+settings with the GRID LM and lexicon copied beside it), ``vocabulary.json``, ``grid_3gram.arpa``
+and ``lexicon.txt``. The model card (``README.md``) is written by hand from RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import torch
+
+from lipread.decoding.lm import GRID_LEXICON, GRID_LM, grid_lm_files
+from lipread.models.checkpoint import load_model, save_model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", help="a checkpoint folder, e.g. runs/grid-lipnet-small/best")
+    ap.add_argument("out", help="the zoo folder to write, e.g. models/lipnet-grid-s1")
+    ap.add_argument("--decoder", choices=["greedy", "beam"], default="beam")
+    ap.add_argument("--beam-size", type=int, default=20)
+    ap.add_argument("--lm-weight", type=float, default=1.0)
+    ap.add_argument("--word-score", type=float, default=0.0)
+    ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
+    a = ap.parse_args()
+
+    model, config = load_model(a.checkpoint)
+    out = Path(a.out)
+    keep = {k: config[k] for k in ("tokenizer", "preprocess", "step", "metrics", "train") if k in config}
+    decoder = {"name": a.decoder}
+    if a.decoder == "beam":
+        decoder.update(beam_size=a.beam_size, lm=GRID_LM, lexicon=GRID_LEXICON,
+                       lm_weight=a.lm_weight, word_score=a.word_score)
+    keep["decoder"] = decoder
+    keep["source_checkpoint"] = str(a.checkpoint)
+    card = Path(a.card).read_text() if a.card else None
+    save_model(out, model, keep, dtype=torch.float16)
+    arpa, lexicon = grid_lm_files()
+    shutil.copy(arpa, out / GRID_LM)
+    shutil.copy(lexicon, out / GRID_LEXICON)
+    (out / "vocabulary.json").write_text(json.dumps(config["tokenizer"], indent=2))
+    if card:
+        (out / "README.md").write_text(card)
+    size = (out / "model.safetensors").stat().st_size
+    print(f"wrote {out} (weights {size / 1e6:.2f} MB, decoder {decoder})")
+
+
+if __name__ == "__main__":
+    main()
