@@ -11,22 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sys
 import time
 from pathlib import Path
 
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from _machine import machine_info
 
 
 def timed(fn, warmup: int, iters: int) -> list[float]:
@@ -87,14 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
         "inference_clips_per_s": round(b * len(infer) / sum(infer), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": {**machine_info(("torch",)), "threads": torch.get_num_threads()},
         "command": "nice python benchmarks/backbones.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
     }

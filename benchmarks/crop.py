@@ -10,41 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import time
 from pathlib import Path
 
+from _machine import machine_info
+
 REPO = Path(__file__).resolve().parents[1]
 GRID = Path(os.environ.get("LIPREAD_GRID_DIR", REPO.parent / "shared" / "data" / "grid"))
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def machine() -> dict:
-    import av
-    import cv2
-    import mediapipe
-    import numpy
-
-    info = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "mediapipe": mediapipe.__version__, "av": av.__version__,
-            "opencv": cv2.__version__, "numpy": numpy.__version__}
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-    except ImportError:
-        info["torch"] = None
-    return info
 
 
 def decode_rate(clips: list[Path]) -> float:
@@ -90,7 +63,7 @@ def main() -> None:
         result["presets"][preset] = {"end_to_end_fps": round(rate, 1), "face_found": round(float(found), 4)}
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["load_average_1min"] = round(os.getloadavg()[0], 2)
-    result["machine"] = machine()
+    result["machine"] = machine_info(("torch", "numpy", "mediapipe", "av", "opencv-contrib-python"))
     result["command"] = "nice python benchmarks/crop.py " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,32 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _machine import machine_info
+
 FULL_RUN_COMMAND = ("nice -n 5 lipread prepare grid ../shared/data/grid /work/cache/grid_lipnet --preset lipnet "
                     "--audio --workers 2 --val-fraction 0.1 --split-seed 0")
 REPO = Path(__file__).resolve().parents[1]
 GRID = Path(os.environ.get("LIPREAD_GRID_DIR", REPO.parent / "shared" / "data" / "grid"))
-
-
-def machine() -> dict:
-    import numpy
-    import torch
-
-    cpu = ""
-    if Path("/proc/cpuinfo").is_file():
-        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                    if ln.startswith("model name")), "")
-    return {
-        "platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
-        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
-    }
 
 
 def bench_prepare(clips: int, workers: int, out: Path) -> dict:
@@ -91,7 +77,7 @@ def main() -> None:
         prep = bench_prepare(args.clips, args.workers, cache)
         print(json.dumps(prep), file=sys.stderr)
         loader = [bench_loader(cache, False, args.samples), bench_loader(cache, True, args.samples)]
-    result = {"benchmark": "prepare", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
+    result = {"benchmark": "prepare", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine_info(),
               "data": f"shared GRID speaker 1, first {args.clips} of 900 clips by id (75 frames, 360x288, 25 fps)",
               "prepare": prep, "loader": loader}
     if args.full_run_seconds:
