@@ -46,8 +46,15 @@ def test_paper_shapes_and_lengths():
 
 
 def test_output_lengths_follow_config():
-    cfg = LipNetConfig(in_chans=1, input_size=(24, 48), channels=(4, 4, 4), rnn_size=8, rnn_layers=1,
-                       pool=(2, 2, 2), paddings=((1, 2, 2), (1, 2, 2), (1, 1, 1)))
+    cfg = LipNetConfig(
+        in_chans=1,
+        input_size=(24, 48),
+        channels=(4, 4, 4),
+        rnn_size=8,
+        rnn_layers=1,
+        pool=(2, 2, 2),
+        paddings=((1, 2, 2), (1, 2, 2), (1, 1, 1)),
+    )
     model = LipNet(cfg).eval()
     with torch.no_grad():
         lp, lens = model(torch.rand(2, 1, 40, 24, 48), torch.tensor([40, 17]))
@@ -82,8 +89,15 @@ def test_padding_does_not_leak():
 
 
 def test_sizes_are_configurable():
-    model = create_model("lipnet", gray=True, input_size=(64, 128), channels=(8, 8, 8), rnn_size=16,
-                         rnn_layers=3, num_classes=40)
+    model = create_model(
+        "lipnet",
+        gray=True,
+        input_size=(64, 128),
+        channels=(8, 8, 8),
+        rnn_size=16,
+        rnn_layers=3,
+        num_classes=40,
+    )
     assert model.config.in_chans == 1 and model.config.rnn_input_size == 8 * 4 * 8
     with torch.no_grad():
         lp, _ = model.eval()(torch.rand(1, 1, 10, 64, 128))
@@ -108,4 +122,64 @@ def test_ctc_loss_matches_torch_and_per_clip():
     assert torch.allclose(ctc_loss(lp, lens, tg, tl, reduction="none"), ref)
     assert torch.allclose(ctc_loss(lp, lens, tg, tl, reduction="per_clip"), ref.mean())
     # an impossible target (longer than the clip) is zeroed, not inf
-    assert ctc_loss(lp, torch.tensor([2, 7]), torch.tensor([[1, 2, 3], [4, 0, 0]]), tl, reduction="none")[0] == 0
+    assert (
+        ctc_loss(lp, torch.tensor([2, 7]), torch.tensor([[1, 2, 3], [4, 0, 0]]), tl, reduction="none")[0] == 0
+    )
+
+
+@pytest.mark.grid
+@pytest.mark.slow
+def test_tiny_lipnet_overfits_real_grid_clips(grid_dir, grid_clips):
+    """5 real GRID clips through the real front end: CTC loss falls tenfold, greedy reads them exactly.
+
+    ~30-40 s on 2 idle cores (mouths downscaled to 24x48 gray for speed).
+    """
+    import torch.nn.functional as F
+
+    from lipread.data.corpora.grid import parse_align
+    from lipread.decoding import build_decoder
+    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+
+    torch.manual_seed(0)
+    tok = Tokenizer.from_name("grid")
+    clips = grid_clips[:: len(grid_clips) // 5][:5]  # spread over the corpus: different sentences
+    front = FrontEnd(FrontEndConfig(gray=True))
+    videos, texts = [], []
+    for path in clips:
+        mouth = torch.from_numpy(front.process(path).mouth).float().div(255).permute(3, 0, 1, 2)  # (1, T, 50, 100)
+        videos.append(F.interpolate(mouth, size=(24, 48), mode="area"))
+        texts.append(" ".join(w.word for w in parse_align(grid_dir / "alignments" / "s1" / f"{path.stem}.align")))
+    front.close()
+    x = torch.stack(videos)  # (5, 1, 75, 24, 48)
+    lengths = torch.full((len(clips),), x.shape[2])
+    ids = [tok.encode(t) for t in texts]
+    target_lengths = torch.tensor([len(t) for t in ids])
+    targets = torch.zeros(len(ids), int(target_lengths.max()), dtype=torch.int64)
+    for i, t in enumerate(ids):
+        targets[i, : len(t)] = torch.tensor(t)
+
+    model = create_model("lipnet_tiny", rnn_size=128)
+    steps = 300
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 1e-2, total_steps=steps, pct_start=0.15)
+    greedy = build_decoder("greedy", tok)
+    first = last = None
+    hyps: list[str] = []
+    for step in range(steps):
+        model.train()
+        log_probs, out_lengths = model(x, lengths)
+        loss = ctc_loss(log_probs, out_lengths, targets, target_lengths)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        first = first if first is not None else loss.item()
+        last = loss.item()
+        if step >= 100 and step % 20 == 0:
+            model.eval()
+            with torch.no_grad():
+                hyps = [h[0].text for h in greedy.decode(*model(x, lengths))]
+            if hyps == texts and first / last >= 10:
+                break
+    assert first / last >= 10, f"loss only fell from {first:.3f} to {last:.3f}"
+    assert hyps == texts
