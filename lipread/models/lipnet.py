@@ -20,7 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lipread.config import build_config, config_to_dict
 from lipread.errors import ConfigError
-from lipread.models.registry import register_model
+from lipread.models.registry import create_model, register_model
 from lipread.text import Tokenizer
 
 Triple = tuple[int, int, int]
@@ -226,4 +226,49 @@ def lipnet_tiny(gray: bool | None = None, **overrides) -> LipNet:
     return _build(TINY, gray, overrides)
 
 
-__all__ = ["LipNet", "LipNetConfig", "BiGRUHead", "conv_out", "lipnet", "lipnet_small", "lipnet_tiny"]
+class LipNetResNet(nn.Module):
+    """A video backbone (3D front end + ResNet trunk, per-frame features) with LipNet's BiGRU/CTC head.
+
+    ``forward(x (B, C, T, H, W), lengths (B,)) -> (log_probs (B, T, V), out_lengths (B,))``; the
+    backbone keeps T. Its only temporal mixing is the first Conv3d, whose zero padding equals the
+    batch's zero padding, so padded clips give the same outputs in eval mode.
+    """
+
+    def __init__(self, backbone: str = "video_resnet18", in_chans: int = 1, rnn_size: int = 256,
+                 rnn_layers: int = 2, rnn_dropout: float = 0.0, vocab: str = "grid",
+                 num_classes: int | None = None, **backbone_args):
+        super().__init__()
+        self.in_chans = in_chans
+        self.backbone = create_model(backbone, in_chans=in_chans, **backbone_args)
+        out = num_classes or Tokenizer.from_name(vocab).ctc_size
+        self.head = BiGRUHead(self.backbone.out_dim, rnn_size, rnn_layers, out, rnn_dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, T, H, W) in [0, 1], lengths (B,) -> (log_probs (B, T, V), out_lengths (B,) int64)."""
+        if x.dim() != 5 or x.shape[1] != self.in_chans:
+            raise ValueError(f"LipNetResNet expects (B, {self.in_chans}, T, H, W) input, got {tuple(x.shape)}")
+        if lengths is None:
+            lengths = torch.full((x.shape[0],), x.shape[2], dtype=torch.int64)
+        feats = self.backbone(x)  # (B, T, D)
+        out_lengths = lengths.to(torch.int64).cpu().clamp(max=feats.shape[1])
+        return self.head(feats, out_lengths), out_lengths.to(x.device)
+
+
+@register_model
+def lipnet_resnet(gray: bool = True, **kwargs) -> LipNetResNet:
+    """3D front end + ResNet-18 trunk (``video_resnet18``) + 2 x BiGRU 256 + CTC; gray 50x100 by default."""
+    model = LipNetResNet(in_chans=1 if gray else 3, **kwargs)
+    model.input_spec = f"(B, {model.in_chans}, 75, 50, 100)"
+    return model
+
+
+@register_model
+def lipnet_resnet_tiny(gray: bool = True, **kwargs) -> LipNetResNet:
+    """Test-sized ``lipnet_resnet``: ``video_resnet_tiny`` + 1 x BiGRU 16."""
+    kwargs = {"backbone": "video_resnet_tiny", "rnn_size": 16, "rnn_layers": 1, **kwargs}
+    model = LipNetResNet(in_chans=1 if gray else 3, **kwargs)
+    model.input_spec = f"(B, {model.in_chans}, 16, 32, 32)"
+    return model
+
+
+__all__ = ["LipNet", "LipNetConfig", "LipNetResNet", "lipnet_resnet", "lipnet_resnet_tiny", "BiGRUHead", "conv_out", "lipnet", "lipnet_small", "lipnet_tiny"]

@@ -17,7 +17,7 @@ def n_params(model: torch.nn.Module) -> int:
 
 
 def test_registered():
-    assert {"lipnet", "lipnet_small", "lipnet_tiny"} <= set(list_models("lipnet*"))
+    assert {"lipnet", "lipnet_small", "lipnet_tiny", "lipnet_resnet", "lipnet_resnet_tiny"} <= set(list_models("lipnet*"))
 
 
 def test_paper_parameter_count():
@@ -86,6 +86,26 @@ def test_padding_does_not_leak():
     assert lens.tolist() == [12, 20]
     # the last frame's temporal conv sees zeros either way (conv padding vs data padding)
     assert torch.allclose(batch[0, :12], alone[0], atol=1e-5)
+
+
+def test_lipnet_resnet_head_count_shapes_and_gradients():
+    # the BiGRU/CTC head on 512-d ResNet-18 features:
+    # 2 layers x 2 directions: 3*(256*512 + 256*256 + 2*256) * 2 * 2 = 2,365,440 ; linear 512*28 + 28 = 14,364
+    model = create_model("lipnet_resnet")
+    assert n_params(model) == n_params(create_model("video_resnet18")) + 2_365_440 + 14_364
+    tiny = create_model("lipnet_resnet_tiny").train()
+    lp, lens = tiny(torch.rand(2, 1, 12, 32, 32), torch.tensor([12, 7]))
+    assert lp.shape == (2, 12, 28) and lens.tolist() == [12, 7]
+    ctc_loss(lp, lens, torch.tensor([[2, 3], [4, 0]]), torch.tensor([2, 1])).backward()
+    missing = [n for n, p in tiny.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert not missing, f"parameters without gradient: {missing}"
+    tiny.eval()
+    clip = torch.rand(1, 1, 7, 32, 32)
+    with torch.no_grad():
+        alone, _ = tiny(clip, torch.tensor([7]))
+        batch, _ = tiny(torch.cat([torch.cat([clip, torch.zeros(1, 1, 5, 32, 32)], 2), torch.rand(1, 1, 12, 32, 32)]),
+                        torch.tensor([7, 12]))
+    assert torch.allclose(batch[0, :7], alone[0], atol=1e-5)
 
 
 def test_sizes_are_configurable():
