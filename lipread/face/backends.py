@@ -7,8 +7,10 @@ Choosing one speaker among several faces is :mod:`lipread.face.track`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 
 import numpy as np
 
@@ -46,6 +48,35 @@ class LandmarkBackend:
         pass
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send the process's C-level stderr (fd 2) to /dev/null for the duration.
+
+    mediapipe's C++ graph prints a handful of harmless warnings ("Feedback manager requires a model
+    with a single signature...") whenever a tracker starts, before Python logging can be configured;
+    they would flood the CLI's output with several lines per video. Python exceptions are unaffected:
+    they propagate after fd 2 is restored.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): leave it alone
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+QUIET_FRAMES = 8
+"""Frames at the start of each video during which mediapipe's native warnings are silenced."""
+
+
 @LANDMARK_BACKENDS.register("mediapipe")
 class MediaPipeBackend(LandmarkBackend):
     """mediapipe 0.10.21 FaceMesh in video (tracking) mode, models from inside the wheel.
@@ -74,6 +105,7 @@ class MediaPipeBackend(LandmarkBackend):
         self.min_confidence = min_confidence
         self._trackers: dict[int, object] = {}
         self._active = None
+        self._quiet_frames = 0
         self._probe = None
         self._idx = face_geometry().mediapipe_indices.tolist()
 
@@ -86,6 +118,7 @@ class MediaPipeBackend(LandmarkBackend):
 
     def reset(self) -> None:
         self._active = None
+        self._quiet_frames = 0
 
     def _choose_tracker(self, image: np.ndarray) -> None:
         n = 1
@@ -107,9 +140,15 @@ class MediaPipeBackend(LandmarkBackend):
         idx = self._idx
         for frame in frames:
             image = _downscale(frame, self.max_side)
-            if self._active is None:
-                self._choose_tracker(image)
-            faces = self._active.process(image).multi_face_landmarks or []
+            if self._active is None or self._quiet_frames < QUIET_FRAMES:
+                # a starting graph warns from its worker threads during its first frames
+                with native_stderr_silenced():
+                    if self._active is None:
+                        self._choose_tracker(image)
+                    faces = self._active.process(image).multi_face_landmarks or []
+                self._quiet_frames += 1
+            else:
+                faces = self._active.process(image).multi_face_landmarks or []
             found = []
             for face in faces:
                 lm = face.landmark
