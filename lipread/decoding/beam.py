@@ -10,7 +10,9 @@ the word separator (space) is flashlight's silence token. Configurations:
   vocabulary's symbols, ``|`` standing for the space;
 - a lexicon, with or without a word LM: every output word is a lexicon word (KenLM or ZeroLM).
   Spellings end with the separator (as in torchaudio's lexicons); the decoder appends one certain
-  separator frame to each utterance so that its last word completes.
+  separator frame to each utterance so that its last word completes. If no hypothesis in the beam
+  can finish its last word there, flashlight returns the best unfinished one (the partial word is
+  dropped) with a score near -1e4: widen the beam.
 
 The LM may be ARPA (order >= 2: flashlight's KenLM refuses unigram-only files) or KenLM binary.
 flashlight scores the LM in log10; ``lm_weight`` scales it and ``word_score`` is added per word.

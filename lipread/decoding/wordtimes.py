@@ -46,9 +46,10 @@ def word_spans(
     """Times of ``words`` along a CTC frame ``path`` (T,).
 
     ``separator`` is the word-separator id (space) or ``None``. Each word takes ``len(word)``
-    letter emissions in order. If the path does not spell the words letter for letter (it should),
-    the words are laid out from the separator-delimited groups instead, and failing that spread
-    evenly over the path, with a warning.
+    letter emissions in order; letters left over at the end (a lexicon search that ended inside a
+    word it could not finish) are ignored. If the path has fewer letters than the words, the words
+    are laid out from the separator-delimited groups instead, and failing that spread evenly over
+    the path, with a warning.
     """
     emissions = ctc_emissions(path, blank)
     letters = [e for e in emissions if e[0] != separator]
@@ -56,7 +57,7 @@ def word_spans(
     def span(word: str, first: int, last: int) -> WordSpan:
         return WordSpan(word, round(time_offset + first * frame_shift, 4), round(time_offset + (last + 1) * frame_shift, 4))
 
-    if sum(len(w) for w in words) == len(letters):
+    if sum(len(w) for w in words) <= len(letters):  # trailing letters: an unfinished last word
         spans, i = [], 0
         for w in words:
             if not w:

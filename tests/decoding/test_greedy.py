@@ -50,3 +50,10 @@ def test_word_spans_fall_back_to_groups():
     # a path that does not spell the words letter for letter still yields one span per word group
     spans = word_spans([2, 0, SP, 3, 3], ["xy", "z"], separator=SP, frame_shift=0.1)
     assert [(s.word, s.start, s.end) for s in spans] == [("xy", 0.0, 0.1), ("z", 0.3, 0.5)]
+
+
+def test_word_spans_ignore_an_unfinished_last_word():
+    # letters b i n | w h : the lexicon search ended inside "white"; only "bin" is a word
+    b, i, n, w, h = TOK.encode("binwh", strict=True)
+    spans = word_spans([b, i, n, SP, w, h], ["bin"], separator=SP, frame_shift=1.0)
+    assert [(s.word, s.start, s.end) for s in spans] == [("bin", 0.0, 3.0)]
