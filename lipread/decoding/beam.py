@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from lipread.decoding.greedy import check_inputs, hypothesis_from_path, offsets, separator_id
-from lipread.decoding.lm import check_lm_file, grid_lm_files, load_lexicon
+from lipread.decoding.lm import arpa_unigrams, check_lm_file, grid_lm_files, is_arpa, load_lexicon
 from lipread.decoding.wordtimes import word_spans
 from lipread.errors import ConfigError, DependencyError
 from lipread.text import Tokenizer
@@ -72,6 +75,26 @@ def _flashlight():
     return decoder, dictionary, KenLM
 
 
+def _load_kenlm(cls, path: Path, dictionary):
+    """Load a KenLM, keeping its ARPA-reading progress bar (C++ stderr) off the terminal."""
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        try:
+            sys.stderr.flush()
+            os.dup2(sink.fileno(), 2)
+            try:
+                return cls(str(path), dictionary)
+            finally:
+                os.dup2(saved, 2)
+        except Exception as exc:
+            sink.seek(0)
+            detail = sink.read().decode(errors="replace").strip().splitlines()[-1:] or [str(exc)]
+            raise ConfigError(f"KenLM could not load the LM ({detail[0]})", path,
+                              "Give an ARPA (order >= 2) or KenLM binary file.") from None
+        finally:
+            os.close(saved)
+
+
 class BeamDecoder:
     """Beam search over CTC log-probs. ``decode`` returns up to ``nbest`` hypotheses per utterance."""
 
@@ -101,7 +124,9 @@ class BeamDecoder:
         token_beam = min(opts.beam_size_token or self.vocab, self.vocab)
         self.word_dict = None
         if lexicon is None:
-            lm = KenLM(str(lm_path), self.token_dict) if lm_path is not None else fl.ZeroLM()
+            if lm_path is not None:
+                self._check_token_lm(lm_path, names)
+            lm = _load_kenlm(KenLM, lm_path, self.token_dict) if lm_path is not None else fl.ZeroLM()
             options_ = fl.LexiconFreeDecoderOptions(
                 beam_size=opts.beam_size, beam_size_token=token_beam, beam_threshold=opts.beam_threshold,
                 lm_weight=opts.lm_weight, sil_score=opts.sil_score, log_add=opts.log_add,
@@ -111,7 +136,7 @@ class BeamDecoder:
         else:
             words = self._lexicon(lexicon)
             self.word_dict = fld.Dictionary(sorted(words) + [UNK])
-            lm = KenLM(str(lm_path), self.word_dict) if lm_path is not None else fl.ZeroLM()
+            lm = _load_kenlm(KenLM, lm_path, self.word_dict) if lm_path is not None else fl.ZeroLM()
             trie = fl.Trie(self.vocab, self.sep)
             start = lm.start(False)
             for word, spellings in words.items():
@@ -129,6 +154,20 @@ class BeamDecoder:
                 options_, trie, lm, self.sep, blank, self.word_dict.get_index(UNK), [], False
             )
         self._lm, self._trie = lm, (trie if lexicon is not None else None)  # keep alive
+
+    @staticmethod
+    def _check_token_lm(path: Path, names: list[str]) -> None:
+        """Without a lexicon the LM must be over the vocabulary's symbols, not words."""
+        if not is_arpa(path):
+            return  # a KenLM binary cannot be inspected cheaply; trust the caller
+        units = set(arpa_unigrams(path)) - {"<s>", "</s>", "<unk>"}
+        foreign = sorted(units - set(names))
+        if foreign:
+            raise ConfigError(
+                f"without a lexicon the LM must be a character LM over the vocabulary's symbols "
+                f"('|' for space), but it has units like {foreign[:5]}",
+                path, "Give a lexicon (e.g. --lexicon grid) to use a word LM.",
+            )
 
     def _lexicon(self, source: str | os.PathLike | Iterable[str]) -> dict[str, list[list[str]]]:
         """Lexicon with spellings in this vocabulary; words it cannot spell are an error."""

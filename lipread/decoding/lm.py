@@ -111,14 +111,32 @@ def arpa_order(path: str | os.PathLike) -> int:
     return order
 
 
+def arpa_unigrams(path: str | os.PathLike) -> list[str]:
+    """The unigram vocabulary of an ARPA file (including <s>, </s>, <unk> when present)."""
+    words, inside = [], False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("\\"):
+                if inside:
+                    break
+                inside = line.startswith("\\1-grams")
+            elif inside and line:
+                words.append(line.split()[1])
+    return words
+
+
+def is_arpa(path: str | os.PathLike) -> bool:
+    with open(path, "rb") as f:
+        return f.read(64).lstrip().startswith(b"\\data\\")
+
+
 def check_lm_file(path: str | os.PathLike) -> Path:
     """A readable KenLM file (ARPA with order >= 2, or KenLM binary); clear errors otherwise."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError("language model file not found", path, "Check the --lm path (ARPA or KenLM binary).")
-    with open(path, "rb") as f:
-        head = f.read(64)
-    if head.lstrip().startswith(b"\\data\\") and arpa_order(path) < 2:
+    if is_arpa(path) and arpa_order(path) < 2:
         raise ConfigError("flashlight's KenLM refuses unigram-only ARPA files", path,
                           "Build an LM of order 2 or more (lipread.decoding.lm.write_arpa).")
     return path

@@ -167,6 +167,18 @@ def test_bad_options_are_config_errors(tmp_path):
         build_decoder("beam", TOK, lexicon=["a"], lm=unigram)
 
 
+def test_lm_files_are_checked(tmp_path):
+    # a word LM without a lexicon would silently score letters as words: refused
+    with pytest.raises(ConfigError, match="lexicon"):
+        build_decoder("beam", TOK, lm="grid")
+    garbage = tmp_path / "garbage.arpa"
+    garbage.write_text("\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\nnot numbers here\n")
+    with pytest.raises(ConfigError):
+        build_decoder("beam", TOK, lexicon="grid", lm=garbage)
+    with pytest.raises(Exception, match="not found"):
+        build_decoder("beam", TOK, lexicon="grid", lm=tmp_path / "missing.arpa")
+
+
 def test_grid_files_exist_and_load():
     arpa, lexicon = grid_lm_files()
     assert set(load_lexicon(lexicon)) == set(grid_words())
