@@ -108,6 +108,19 @@ def test_lipnet_resnet_head_count_shapes_and_gradients():
     assert torch.allclose(batch[0, :7], alone[0], atol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["lipnet_tiny", "lipnet_resnet_tiny"])
+def test_checkpoint_round_trip(tmp_path, name):
+    from lipread.models.checkpoint import load_model, save_model
+
+    args = {"channels": (4, 8, 8), "kernels": ((3, 5, 5), (3, 5, 5), (3, 3, 3))} if name == "lipnet_tiny" else {}
+    model = create_model(name, **args).eval()
+    x = torch.rand(1, 1, 9, *((24, 48) if name == "lipnet_tiny" else (32, 32)))
+    save_model(tmp_path / "ckpt", model, {"tokenizer": Tokenizer.from_name("grid").to_dict()})
+    loaded, config = load_model(tmp_path / "ckpt")
+    with torch.no_grad():
+        assert torch.allclose(model(x)[0], loaded(x)[0], atol=1e-6)
+
+
 def test_sizes_are_configurable():
     model = create_model(
         "lipnet",
