@@ -1,0 +1,62 @@
+"""The zoo's GRID model: small, self-contained, and it reproduces the WER in its card and RESULTS.md.
+
+The 90 held-out clips (seeded 10% of the shared GRID speaker-1 clips, as in the recipe) are
+prepared here with the current front end, then scored with the decoder stored in the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lipread.models.zoo import DEFAULT_MODEL, resolve_model, zoo_dirs
+
+REPO = Path(__file__).resolve().parents[2]
+ZOO = REPO / "models" / DEFAULT_MODEL
+pytestmark = pytest.mark.skipif(not (ZOO / "config.json").is_file(), reason=f"{ZOO} is not in this checkout")
+
+
+def test_zoo_folder_is_complete_and_small():
+    assert resolve_model(DEFAULT_MODEL) == ZOO and ZOO.parent in zoo_dirs()
+    config = json.loads((ZOO / "config.json").read_text())
+    assert config["format"] == "lipread-model" and config["tokenizer"]["name"] == "grid"
+    assert (ZOO / "model.safetensors").stat().st_size <= 10 * 2**20
+    for name in ("README.md", "vocabulary.json"):
+        assert (ZOO / name).is_file(), name
+    dec = config["decoder"]
+    for key in ("lm", "lexicon"):
+        if dec.get(key):
+            assert (ZOO / dec[key]).is_file(), dec[key]
+    from safetensors import safe_open
+
+    with safe_open(str(ZOO / "model.safetensors"), "pt") as f:
+        dtypes = {str(f.get_tensor(k).dtype) for k in f.keys()}
+    assert "torch.float16" in dtypes and "torch.float32" not in dtypes
+
+
+@pytest.mark.grid
+@pytest.mark.slow
+def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path):
+    from lipread.data import read_corpus
+    from lipread.data.prepare import prepare
+    from lipread.pipelines.evaluate import evaluate
+    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.pipelines.transcribe import load_model
+
+    loaded = load_model(DEFAULT_MODEL)
+    recorded = loaded.config["evaluation"]
+    entries = [e for e in read_corpus("grid", grid_dir, val_fraction=0.1, seed=0) if e.split == "val"]
+    assert len(entries) == recorded["clips"] == 90
+    cache = tmp_path / "val"
+    summary = prepare(entries, cache, FrontEndConfig(preset=loaded.frontend.preset, gray=loaded.frontend.gray),
+                      corpus={"name": "grid"}, progress=False)
+    assert summary.done == 90 and not summary.failures
+    result = evaluate(DEFAULT_MODEL, str(cache), split="val", options=loaded.decode_options())
+    assert result.report.wer == pytest.approx(recorded["wer"], abs=1e-9)
+    assert result.report.cer == pytest.approx(recorded["cer"], abs=1e-9)
+    # the card and RESULTS.md quote the same figure
+    shown = f"{100 * recorded['wer']:.2f}%"
+    for doc in (ZOO / "README.md", REPO / "pipelines" / "grid" / "RESULTS.md"):
+        assert shown in doc.read_text(), f"{doc} does not quote WER {shown}"
