@@ -5,7 +5,10 @@
 
 Writes ``model.safetensors`` (fp16), ``config.json`` (model, vocabulary, crop settings, decoder
 settings with the GRID LM and lexicon copied beside it), ``vocabulary.json``, ``grid_3gram.arpa``
-and ``lexicon.txt``. The model card (``README.md``) is written by hand from RESULTS.md.
+and ``lexicon.txt``. With ``--cache``, it then evaluates the exported model itself (fp16 weights,
+stored decoder) on ``--split`` of that prepared cache and records WER/CER in ``config.json`` under
+``evaluation``: tests/zoo checks that ``lipread evaluate`` reproduces them. The model card
+(``README.md``) is written by hand from RESULTS.md and copied in with ``--card``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ def main() -> None:
     ap.add_argument("--lm-weight", type=float, default=1.0)
     ap.add_argument("--word-score", type=float, default=0.0)
     ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
+    ap.add_argument("--cache", default=None, help="a prepared cache to evaluate the exported model on")
+    ap.add_argument("--split", default="val")
     a = ap.parse_args()
 
     model, config = load_model(a.checkpoint)
@@ -51,6 +56,24 @@ def main() -> None:
         (out / "README.md").write_text(card)
     size = (out / "model.safetensors").stat().st_size
     print(f"wrote {out} (weights {size / 1e6:.2f} MB, decoder {decoder})")
+    if a.cache:
+        record_evaluation(out, a.cache, a.split)
+
+
+def record_evaluation(out: Path, cache: str, split: str) -> None:
+    """Evaluate the exported folder with its stored decoder and write the result into config.json."""
+    from lipread.pipelines.evaluate import evaluate
+    from lipread.pipelines.transcribe import load_model as load_for_transcribe
+
+    loaded = load_for_transcribe(str(out))
+    result = evaluate(str(out), cache, split=split, options=loaded.decode_options())
+    config = json.loads((out / "config.json").read_text())
+    config["evaluation"] = {"split": split, "clips": len(result.hypotheses), "wer": result.report.wer,
+                            "cer": result.report.cer, "decoder": config["decoder"],
+                            "data": "GRID speaker 1, the seeded 10% validation split (seed 0)"}
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    print(f"{split}: WER {100 * result.report.wer:.2f}%  CER {100 * result.report.cer:.2f}%  "
+          f"({len(result.hypotheses)} clips)")
 
 
 if __name__ == "__main__":
