@@ -21,9 +21,11 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
+# text and subtitles (txt, srt, vtt, json) of $(VIDEO) with the bundled model, into $(OUT)/
+OUT ?= transcripts
 transcribe: $(STAMP)
-	@test -n "$(VIDEO)" || { echo 'usage: make transcribe VIDEO=path/to/video.mp4' >&2; exit 2; }
-	$(BIN)/lipread info "$(VIDEO)"
+	@test -n "$(VIDEO)" || { echo 'usage: make transcribe VIDEO=path/to/video.mp4 [OUT=folder]' >&2; exit 2; }
+	$(BIN)/lipread transcribe "$(VIDEO)" -o "$(OUT)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
