@@ -144,8 +144,7 @@ class Trainer:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            log.warning("tensorboard is not installed; metrics go to metrics.jsonl only "
-                        "(pip install 'lipread[tensorboard]')")
+            log.warning("tensorboard is not installed; metrics go to metrics.jsonl only (pip install tensorboard)")
             return None
         return SummaryWriter(str(self.out / "tb"))
 

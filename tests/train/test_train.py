@@ -84,7 +84,8 @@ def test_kill_and_resume_matches_an_uninterrupted_run(grid_cache, tmp_path):
 
 def test_best_and_last_checkpoints(grid_cache, tmp_path):
     out = tmp_path / "run"
-    res = subprocess.run(train_cmd(grid_cache, out, "max_steps=4", "ckpt_every=1", "val_every=2", "keep_last=2"),
+    res = subprocess.run(train_cmd(grid_cache, out, "max_steps=4", "ckpt_every=1", "val_every=2", "keep_last=2",
+                                   "tensorboard=true"),
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_0000003", "step_0000004"]
@@ -95,6 +96,7 @@ def test_best_and_last_checkpoints(grid_cache, tmp_path):
     assert [v["step"] for v in vals] == [2, 4]
     assert config["metrics"]["val_wer"] == min(v["val_wer"] for v in vals)
     assert (out / "config.yaml").is_file()
+    assert list((out / "tb").glob("events.out.tfevents.*")), "no TensorBoard event file"
 
 
 def test_resume_without_checkpoint_and_bad_key_are_clear_errors(grid_cache, tmp_path):
