@@ -17,6 +17,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_diff(run: Path, other: Path) -> str:
+    import yaml
+
+    a = flat(yaml.safe_load((run / "config.yaml").read_text()))
+    b = flat(yaml.safe_load((other / "config.yaml").read_text()))
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k != "out_dir")
+    return ", ".join(f"{k}={b.get(k)}" for k in keys)
+
+
 def pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
@@ -71,7 +90,9 @@ def main() -> None:
     for other in a.others:
         oc = subprocess.run([sys.executable, str(HERE / "curve.py"), other, "--every", "1000"],
                             capture_output=True, text=True, check=True).stdout
-        out += [f"Another run of the same recipe, `{other}` (for the record):", "", oc.rstrip(), ""]
+        steps = max(json.loads(x)["step"] for x in (Path(other) / "metrics.jsonl").read_text().splitlines())
+        out += [f"A second run, `{other}`, beside it on the other core, with {config_diff(run, Path(other))};",
+                f"stopped at step {steps} when it could no longer overtake (for the record):", "", oc.rstrip(), ""]
     out += [
         "## Commands",
         "",
