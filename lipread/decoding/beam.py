@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from lipread.decoding.greedy import check_inputs, hypothesis_from_path, offsets,
 from lipread.decoding.lm import arpa_unigrams, check_lm_file, grid_lm_files, is_arpa, load_lexicon
 from lipread.decoding.wordtimes import word_spans
 from lipread.errors import ConfigError, DependencyError
+from lipread.native import native_stderr_to
 from lipread.text import Tokenizer
 from lipread.types import Hypothesis
 
@@ -78,21 +78,14 @@ def _flashlight():
 def _load_kenlm(cls, path: Path, dictionary):
     """Load a KenLM, keeping its ARPA-reading progress bar (C++ stderr) off the terminal."""
     with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
         try:
-            sys.stderr.flush()
-            os.dup2(sink.fileno(), 2)
-            try:
+            with native_stderr_to(sink):
                 return cls(str(path), dictionary)
-            finally:
-                os.dup2(saved, 2)
         except Exception as exc:
             sink.seek(0)
             detail = sink.read().decode(errors="replace").strip().splitlines()[-1:] or [str(exc)]
             raise ConfigError(f"KenLM could not load the LM ({detail[0]})", path,
                               "Give an ARPA (order >= 2) or KenLM binary file.") from None
-        finally:
-            os.close(saved)
 
 
 class BeamDecoder:

@@ -7,15 +7,14 @@ Choosing one speaker among several faces is :mod:`lipread.face.track`'s job.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 
 import numpy as np
 
 from lipread.errors import DependencyError
 from lipread.face.geometry import face_geometry
+from lipread.native import native_stderr_to
 from lipread.registry import Registry
 
 log = logging.getLogger("lipread.face.backends")
@@ -48,33 +47,10 @@ class LandmarkBackend:
         pass
 
 
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Send the process's C-level stderr (fd 2) to /dev/null for the duration.
-
-    mediapipe's C++ graph prints a handful of harmless warnings ("Feedback manager requires a model
-    with a single signature...") whenever a tracker starts, before Python logging can be configured;
-    they would flood the CLI's output with several lines per video. Python exceptions are unaffected:
-    they propagate after fd 2 is restored.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): leave it alone
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 QUIET_FRAMES = 8
-"""Frames at the start of each video during which mediapipe's native warnings are silenced."""
+"""Frames at the start of each video during which mediapipe's native warnings are silenced: a starting
+graph prints a handful of harmless ones ("Feedback manager requires a model with a single signature...")
+from its worker threads, several lines per video."""
 
 
 @LANDMARK_BACKENDS.register("mediapipe")
@@ -142,7 +118,7 @@ class MediaPipeBackend(LandmarkBackend):
             image = _downscale(frame, self.max_side)
             if self._active is None or self._quiet_frames < QUIET_FRAMES:
                 # a starting graph warns from its worker threads during its first frames
-                with native_stderr_silenced():
+                with native_stderr_to(None):
                     if self._active is None:
                         self._choose_tracker(image)
                     faces = self._active.process(image).multi_face_landmarks or []

@@ -25,15 +25,3 @@ def test_no_native_warnings_on_stderr_while_processing(grid_clips):
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "done"
     assert "Feedback manager" not in res.stderr and "W0000" not in res.stderr, res.stderr[:500]
-
-
-def test_silencer_restores_stderr(capfd):
-    import os
-
-    from lipread.face.backends import native_stderr_silenced
-
-    with native_stderr_silenced():
-        os.write(2, b"hidden\n")
-    os.write(2, b"visible\n")
-    err = capfd.readouterr().err
-    assert "visible" in err and "hidden" not in err
