@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,13 @@ class DecodeOptions:
     lm_weight: float = 0.5
     word_score: float = 0.0
 
-    def build(self, tokenizer, model_config: dict[str, Any] | None = None):
-        """The decoder; ``lm``/``lexicon`` paths fall back to the ones stored with the model."""
+    def build(self, tokenizer, stored: dict[str, Any] | None = None):
+        """The decoder; ``lm``/``lexicon`` fall back to ``stored`` (see :func:`stored_decoder`)."""
         from lipread.decoding import build_decoder
 
         if self.decoder == "greedy":
             return build_decoder("greedy", tokenizer)
-        stored = (model_config or {}).get("decoder", {})
+        stored = stored or {}
         return build_decoder(
             "beam",
             tokenizer,
@@ -48,6 +49,25 @@ class DecodeOptions:
             lm_weight=self.lm_weight,
             word_score=self.word_score,
         )
+
+
+def stored_decoder(config: dict[str, Any], model_path: str | os.PathLike) -> dict[str, Any]:
+    """The decoder settings saved in a model's config.json, as :class:`DecodeOptions` fields.
+
+    LM and lexicon files are stored relative to the model folder (``"grid"`` names the shipped GRID
+    files); they come back as paths that work from any working directory.
+    """
+    saved = dict(config.get("decoder") or {})
+    out: dict[str, Any] = {"decoder": saved.get("name", "greedy")}
+    for key in ("lm", "lexicon"):
+        value = saved.get(key)
+        if value and value != "grid" and not os.path.isabs(value):
+            value = str(Path(model_path) / value)
+        out[key] = value
+    for key in ("beam_size", "lm_weight", "word_score"):
+        if key in saved:
+            out[key] = saved[key]
+    return out
 
 
 @dataclass
@@ -105,7 +125,7 @@ def evaluate(
     tokenizer = Tokenizer.from_dict(config["tokenizer"])
     dataset = PreparedDataset(cache, split=split, tokenizer=tokenizer)
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
-    decoder = options.build(tokenizer, config)
+    decoder = options.build(tokenizer, stored_decoder(config, path))
     indices = list(range(len(dataset)))[: limit or None]
     refs, hyps, speakers = {}, {}, {}
     for start in tqdm(range(0, len(indices), batch_size), desc="evaluate", unit="batch", dynamic_ncols=True):

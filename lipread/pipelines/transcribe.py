@@ -23,7 +23,7 @@ import torch
 
 from lipread.errors import NoFaceError
 from lipread.models.zoo import DEFAULT_MODEL
-from lipread.pipelines.evaluate import DecodeOptions
+from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
 from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
 from lipread.types import VIDEO_FPS, Segment, Transcript
 
@@ -45,17 +45,8 @@ class LoadedModel:
     """Length of the clips the model was trained on: longer videos are read in windows of this length."""
 
     def decode_options(self, **overrides: Any) -> DecodeOptions:
-        """The stored decoder settings (LM/lexicon paths relative to the model folder), then ``overrides``."""
-        stored = dict(self.config.get("decoder") or {})
-        opts: dict[str, Any] = {"decoder": stored.pop("name", "greedy")}
-        for key in ("lm", "lexicon"):
-            value = stored.get(key)
-            if value and value != "grid" and not os.path.isabs(value):
-                value = str(self.path / value)
-            opts[key] = value
-        for key in ("beam_size", "lm_weight", "word_score"):
-            if key in stored:
-                opts[key] = stored[key]
+        """The decoder settings stored with the model (:func:`stored_decoder`), then ``overrides``."""
+        opts = stored_decoder(self.config, self.path)
         opts.update({k: v for k, v in overrides.items() if v is not None})
         return DecodeOptions(**opts)
 
@@ -176,10 +167,10 @@ class Transcriber:
         log_probs, lengths = log_probs.float().cpu(), lengths.cpu()
         t0 = self.times.add("model", t0)
         segments = []
-        for k, (win, _) in enumerate(items):
-            nbest = self.decoder.decode(log_probs[k : k + 1], lengths[k : k + 1], frame_shift=1.0 / VIDEO_FPS,
-                                        time_offset=win.start)
-            best = nbest[0][0] if nbest and nbest[0] else None
+        decoded = self.decoder.decode(log_probs, lengths, frame_shift=1.0 / VIDEO_FPS,
+                                      time_offset=[win.start for win, _ in items])
+        for (win, _), nbest in zip(items, decoded):
+            best = nbest[0] if nbest else None
             words = keep_owned(best.words, win) if best else []
             text = " ".join(w.word for w in words) if best and best.words else (best.text if best else "")
             segments.append(Segment(win.start, win.end, text, words))

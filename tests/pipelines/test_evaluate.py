@@ -65,3 +65,27 @@ def test_unknown_model_name_is_a_clear_error(grid_cache, capsys):
         from lipread.models.zoo import resolve_model
 
         resolve_model("no-such-model")
+
+
+def test_stored_lm_and_lexicon_are_found_from_any_working_directory(grid_cache, tmp_path, monkeypatch):
+    """A model folder stores its LM and lexicon relative to itself; `--decoder beam` without --lm uses them."""
+    import shutil
+
+    from lipread.decoding.lm import grid_lm_files
+    from lipread.pipelines.evaluate import DecodeOptions, evaluate
+
+    folder = tmp_path / "with-lm"
+    model = create_model("lipnet_tiny", input_size=[50, 100], in_chans=3)
+    save_model(folder, model, {"tokenizer": Tokenizer.from_name("grid").to_dict(),
+                               "preprocess": {"preset": "lipnet", "gray": False},
+                               "decoder": {"name": "beam", "lm": "my.arpa", "lexicon": "my-words.txt"}})
+    arpa, lexicon = grid_lm_files()
+    shutil.copy(arpa, folder / "my.arpa")
+    shutil.copy(lexicon, folder / "my-words.txt")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = evaluate(str(folder), str(grid_cache), options=DecodeOptions("beam", beam_size=4), limit=4)
+    words = set(lexicon.read_text().split())
+    assert len(result.hypotheses) == 4
+    assert all(w in words for text in result.hypotheses.values() for w in text.split())
