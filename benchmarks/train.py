@@ -19,7 +19,7 @@ import torch
 from _machine import machine_info
 
 from lipread.models import create_model
-from lipread.train.loop import ctc_loss
+from lipread.models.ctc import ctc_loss
 
 CONFIGS = [
     ("lipnet_small", {"gray": False}, "the GRID recipe's model (pipelines/grid/lipnet_small.yaml)"),

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,16 @@ def atomic_write_dir(final: Path, write) -> Path:
 
 
 def save_model(
-    path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any] | None = None, dtype: torch.dtype | None = None
+    path: str | os.PathLike,
+    model: torch.nn.Module,
+    meta: dict[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+    extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write ``model`` and ``meta`` as a checkpoint folder. ``model.lipread_spec`` must exist
-    (set by :func:`lipread.models.create_model`) unless ``meta`` has a ``model`` section."""
+    (set by :func:`lipread.models.create_model`) unless ``meta`` has a ``model`` section.
+    ``extra(folder)`` may write more files into the folder before it is moved into place
+    (training checkpoints add the optimizer state this way)."""
     meta = dict(meta or {})
     spec = meta.get("model") or getattr(model, "lipread_spec", None)
     if not spec:
@@ -83,6 +90,8 @@ def save_model(
     def write(tmp: Path):
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": "pt"})
         (tmp / CONFIG).write_text(json.dumps(config, indent=2))
+        if extra is not None:
+            extra(tmp)
 
     return atomic_write_dir(Path(path), write)
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import yaml
 from tqdm import tqdm
 
@@ -28,6 +27,7 @@ from lipread.config import config_to_dict
 from lipread.errors import CheckpointError, ConfigError
 from lipread.models import create_model
 from lipread.models.checkpoint import save_model
+from lipread.models.ctc import ctc_loss
 from lipread.text import Tokenizer
 from lipread.train import data as train_data
 from lipread.train.config import TrainConfig
@@ -64,13 +64,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def ctc_loss(log_probs: torch.Tensor, out_lengths, targets, target_lengths) -> torch.Tensor:
-    """Mean CTC loss per target token; ``log_probs`` is (B, T, V), blank = 0."""
-    return F.ctc_loss(
-        log_probs.float().transpose(0, 1), targets, out_lengths, target_lengths, blank=0, zero_infinity=True
-    )
-
-
 class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False):
         if cfg.precision not in ("fp32", "bf16", "fp16"):
@@ -90,8 +83,7 @@ class Trainer:
         self.data = train_data.TrainData(cfg, self.tokenizer, self.dist)
         args = dict(cfg.model.args)
         args.setdefault("num_classes", self.tokenizer.ctc_size)
-        self.model = create_model(cfg.model.name, **args).to(self.device)
-        self.model.lipread_spec = {"name": cfg.model.name, "args": args}
+        self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         o = cfg.optim

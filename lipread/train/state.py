@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from lipread.errors import CheckpointError
-from lipread.models.checkpoint import CONFIG, WEIGHTS, atomic_write_dir, state_dict_for_saving
+from lipread.models.checkpoint import save_model
 
 OPTIMIZER = "optimizer.safetensors"
 TRAINER_STATE = "trainer_state.json"
@@ -89,21 +89,16 @@ def save_training_checkpoint(
     progress: dict[str, Any],
     scaler_state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a resumable checkpoint folder atomically."""
-    weights = state_dict_for_saving(model)
+    """Write a resumable checkpoint folder atomically: a model folder plus the training state."""
     opt_tensors, groups = optimizer_to_safetensors(optimizer)
     rng_meta, rng_tensors = rng_state()
-    spec = getattr(model, "lipread_spec", None)
-    config = {"format": "lipread-model", "version": 1, **model_meta, "model": model_meta.get("model", spec)}
     trainer = {**progress, "param_groups": groups, "rng": rng_meta, "scaler": scaler_state}
 
-    def write(tmp: Path):
-        save_file(weights, str(tmp / WEIGHTS), metadata={"format": "pt"})
+    def write_state(tmp: Path):
         save_file({**opt_tensors, **rng_tensors}, str(tmp / OPTIMIZER))
-        (tmp / CONFIG).write_text(json.dumps(config, indent=2))
         (tmp / TRAINER_STATE).write_text(json.dumps(trainer))
 
-    return atomic_write_dir(path, write)
+    return save_model(path, model, model_meta, extra=write_state)
 
 
 def load_training_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
