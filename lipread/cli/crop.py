@@ -43,7 +43,7 @@ def command(videos, output_dir, preset, gray, overlay, landmarks, fmt):
             try:
                 _crop_one(front, path, output_dir, fmt, overlay)
             except LipreadError as exc:
-                failures[path] = exc.problem
+                failures[path] = exc.detail
                 log.error("%s", exc.message)
     finally:
         front.close()

@@ -41,7 +41,7 @@ def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
                         raise
                     data["face"] = {"frames": None, "found": 0.0, "backend": landmarks}
         except LipreadError as exc:
-            failures[path] = exc.problem
+            failures[path] = exc.detail
             log.error("%s", exc.message)
             continue
         click.echo(json.dumps(data) if as_json else _text(data))

@@ -7,10 +7,10 @@ saved by the test; agreement with `lipread evaluate` uses the zoo model when it 
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
+from subtitle_times import cue_times
 
 import lipread
 from lipread.cli.main import main
@@ -33,14 +33,6 @@ def tiny_model(tmp_path_factory):
             "decoder": {"name": "greedy"}}
     save_model(path, model, meta)
     return path
-
-
-def cue_times(text: str) -> list[tuple[float, float]]:
-    out = []
-    for m in re.finditer(r"(\d+):(\d\d):(\d\d)[,.](\d{3}) --> (\d+):(\d\d):(\d\d)[,.](\d{3})", text):
-        g = [int(x) for x in m.groups()]
-        out.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))
-    return out
 
 
 def test_cli_writes_every_format_and_goes_on_past_bad_files(tiny_model, grid_clips, tmp_path, caplog):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from subtitle_times import cue_times
+
 from lipread.pipelines.writers import WRITERS, cues, get_writers
 from lipread.types import Segment, Transcript, WordSpan
 
@@ -14,15 +16,6 @@ def make_transcript() -> Transcript:
              WordSpan("f", 0.9, 1.2), WordSpan("two", 1.2, 1.6), WordSpan("now", 1.6, 3.4)]
     return Transcript("/videos/clip.mp4", duration=3.0, model="m",
                       segments=[Segment(0.0, 3.0, "bin blue at f two now", words)])
-
-
-def parse_cue_times(text: str, sep: str) -> list[tuple[float, float]]:
-    pat = re.compile(rf"(\d\d):(\d\d):(\d\d){re.escape(sep)}(\d\d\d) --> (\d\d):(\d\d):(\d\d){re.escape(sep)}(\d\d\d)")
-    out = []
-    for m in pat.finditer(text):
-        g = [int(x) for x in m.groups()]
-        out.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))
-    return out
 
 
 def test_all_formats_are_registered_and_named_after_the_input(tmp_path):
@@ -44,13 +37,15 @@ def test_srt_and_vtt_cues_are_ordered_and_inside_the_duration(tmp_path):
     srt = get_writers("srt", tmp_path)[0].write(t).read_text()
     vtt = get_writers("vtt", tmp_path)[0].write(t).read_text()
     assert vtt.startswith("WEBVTT")
+    assert re.search(r"\d\d\.\d{3} --> ", vtt) and not re.search(r"\d,\d{3} --> ", vtt)
+    assert not re.search(r"\d\.\d{3} --> ", srt)
     assert srt.startswith("1\n00:00:00,200 --> ")
-    for times in (parse_cue_times(srt, ","), parse_cue_times(vtt, ".")):
+    for times in (cue_times(srt), cue_times(vtt)):
         assert times, "no cues parsed"
         for (s, e), nxt in zip(times, times[1:] + [(t.duration, t.duration)]):
             assert 0 <= s < e <= t.duration and e <= nxt[0]
     # the last word ran past the end of the video: clipped to 3.0
-    assert parse_cue_times(srt, ",")[-1][1] == 3.0
+    assert cue_times(srt)[-1][1] == 3.0
 
 
 def test_cues_split_long_lines():
