@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch.utils.data
 
-from lipread.data.augment import AugmentConfig, VideoAugment, augment_config
+from lipread.data.augment import AugmentConfig, VideoAugment, augment_config, word_span
 from lipread.data.cache import CacheReader, ClipInfo
 from lipread.errors import DataError
 from lipread.text import Tokenizer
+from lipread.types import AUDIO_FRAMES_PER_VIDEO_FRAME
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -114,6 +115,21 @@ class PreparedDataset(torch.utils.data.Dataset):
         audio = self.reader.audio(info) if self.use_audio else None
         audio = None if audio is None else np.array(audio)
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        text = info.text
+        span = self._word_span(info, video.shape[0], rng)
+        if span is not None:
+            start, end, text = span
+            video = video[start:end]
+            if audio is not None:
+                audio = audio[start * AUDIO_FRAMES_PER_VIDEO_FRAME : end * AUDIO_FRAMES_PER_VIDEO_FRAME]
         video, audio = self.augment(video, rng, audio)
-        targets = self.tokenizer.encode(info.text)
-        return Sample(info.id, info.text, info.speaker, video, targets, audio)
+        targets = self.tokenizer.encode(text)
+        return Sample(info.id, text, info.speaker, video, targets, audio)
+
+    def _word_span(self, info: ClipInfo, frames: int, rng: np.random.Generator):
+        """Training only: with probability ``word_spans``, a random run of the clip's aligned words."""
+        p = self.augment.config.word_spans
+        if not self.train or p <= 0 or not info.words or rng.random() >= p:
+            return None
+        return word_span(info.words, frames, info.fps or 25.0, rng, offset=info.start or 0.0,
+                         margin=self.augment.config.span_margin)

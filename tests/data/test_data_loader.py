@@ -17,6 +17,7 @@ from lipread.data.augment import (
     drop_dup_index,
     shift,
     time_mask,
+    word_span,
 )
 from lipread.data.corpora import read_corpus
 from lipread.data.prepare import prepare
@@ -133,3 +134,49 @@ def test_frame_drop_dup_rate_and_audio_follow():
     audio = np.repeat(np.arange(20, dtype=np.float32), 4)[:, None]
     out_v, out_a = VideoAugment(AugmentConfig(frame_drop=0.2, frame_dup=0.2))(video, np.random.default_rng(4), audio)
     assert out_a.shape[0] == 4 * out_v.shape[0] and (out_a[::4, 0] == out_v[:, 0, 0, 0]).all()
+
+
+def test_word_span_picks_contiguous_runs_at_their_aligned_frames():
+    words = [["a", 0.0, 0.2], ["b", 0.2, 0.4], ["sp", 0.4, 0.4], ["c", 0.4, 1.0]]
+    rng = np.random.default_rng(0)
+    seen = {}
+    for _ in range(300):
+        start, end, text = word_span(words, 30, 25.0, rng, margin=1)
+        seen[text] = (start, end)
+    # every contiguous run of the usable words (the zero-length "sp" is skipped), and nothing else
+    assert set(seen) == {"a", "b", "c", "a b", "b c", "a b c"}
+    assert seen["b"] == (4, 11)  # 0.2 s * 25 = frame 5, minus 1; 0.4 s = frame 10, plus 1 (end exclusive)
+    assert seen["a"] == (0, 6) and seen["c"] == (9, 26) and seen["a b c"] == (0, 26)
+    # on a clip that starts 0.2 s into the source, and clipped to the clip's 20 frames
+    rng = np.random.default_rng(1)
+    spans = {t: (s, e) for s, e, t in (word_span(words, 20, 25.0, rng, offset=0.2, margin=1) for _ in range(300))}
+    assert spans["b"] == (0, 6) and spans["c"] == (4, 20)
+    assert word_span([], 30, 25.0, rng) is None and word_span([["x", 0.5, 0.5]], 30, 25.0, rng) is None
+
+
+def test_dataset_word_spans_cut_text_video_and_audio_together(tmp_path):
+    make_grid(tmp_path / "grid", {"s1": 8}, aligned={"s1"})
+    entries = read_corpus("grid", tmp_path / "grid", val_fraction=0.25)
+    prepare(entries, tmp_path / "out", {"audio": True, "preset": "lipnet"}, corpus={"name": "grid"},
+            worker_factory=FACTORY, progress=False)
+    plain = {"max_shift": 0, "flip": 0.0, "frame_drop": 0.0, "frame_dup": 0.0}
+    spans = PreparedDataset(tmp_path / "out", "train", augment={**plain, "word_spans": 1.0}, train=True, seed=3)
+    cut = 0
+    for i, info in enumerate(spans.clips):
+        s = spans[i]
+        words = [w[0] for w in info.words]
+        got = s.text.split()
+        k = len(got)
+        assert any(words[j : j + k] == got for j in range(len(words) - k + 1)), (s.text, info.text)
+        assert s.targets == spans.tokenizer.encode(s.text)
+        assert s.audio.shape[0] == 4 * s.video.shape[0] > 0
+        cut += s.video.shape[0] < info.frames
+    assert cut > 0  # the fake's aligned words (0.2 s each) fall partly inside its 10-16 frame clips
+    # word_spans=0 (the default) draws nothing extra: samples equal a dataset without the option
+    a = PreparedDataset(tmp_path / "out", "train", train=True, seed=3)
+    b = PreparedDataset(tmp_path / "out", "train", augment={"word_spans": 0.0}, train=True, seed=3)
+    for i in range(len(a)):
+        np.testing.assert_array_equal(a[i].video, b[i].video)
+    # evaluation never cuts
+    val = PreparedDataset(tmp_path / "out", "val", augment={"word_spans": 1.0}, train=False)
+    assert all(val[i].text == c.text and val[i].video.shape[0] == c.frames for i, c in enumerate(val.clips))
