@@ -35,6 +35,7 @@ def command(videos, model, fmt, output_dir, decoder, beam_size, lm, lexicon, lm_
     Prints `path<TAB>text` per video; a file that fails is reported and the others go on (exit 1).
     """
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from lipread.errors import LipreadError
     from lipread.pipelines.transcribe import Transcriber, load_model
@@ -46,17 +47,19 @@ def command(videos, model, fmt, output_dir, decoder, beam_size, lm, lexicon, lm_
     transcriber = Transcriber(loaded, options, batch_size=batch_size)
     writers = get_writers(fmt, output_dir)
     failures: dict[str, str] = {}
-    try:
-        for path in tqdm(videos, desc="transcribe", unit="file", disable=len(videos) < 2, dynamic_ncols=True):
-            try:
-                transcript = transcriber.transcribe(path)
-            except LipreadError as exc:
-                failures[path] = exc.detail
-                log.error("%s", exc.message)
-                continue
-            for w in writers:
-                w.write(transcript)
-            click.echo(f"{path}\t{transcript.text}")
-    finally:
-        transcriber.close()
+    # lines and log records go through tqdm, so they print above the progress bar, not into it
+    with logging_redirect_tqdm():
+        try:
+            for path in tqdm(videos, desc="transcribe", unit="file", disable=len(videos) < 2, dynamic_ncols=True):
+                try:
+                    transcript = transcriber.transcribe(path)
+                except LipreadError as exc:
+                    failures[path] = exc.detail
+                    log.error("%s", exc.message)
+                    continue
+                for w in writers:
+                    w.write(transcript)
+                tqdm.write(f"{path}\t{transcript.text}")
+        finally:
+            transcriber.close()
     batch_result(failures, len(videos), "video")

@@ -48,7 +48,8 @@ def main() -> None:
     ap.add_argument("--zoo", required=True, help="the exported zoo folder (its config.json has 'evaluation')")
     ap.add_argument("--wall", required=True, help="wall time of the training run, as measured")
     ap.add_argument("--machine", required=True)
-    ap.add_argument("--others", nargs="*", default=[], help="other run folders of the same recipe, for the record")
+    ap.add_argument("--other", nargs=2, action="append", default=[], metavar=("RUN", "NOTE"),
+                    help="another run folder of the recipe, for the record, and a sentence on how it ran and ended")
     ap.add_argument("--train-command", action="append", default=[], help="the training command line(s) as run")
     a = ap.parse_args()
     run = Path(a.run)
@@ -87,12 +88,14 @@ def main() -> None:
         curve.rstrip(),
         "",
     ]
-    for other in a.others:
+    if a.other:
+        out += ["## Other runs, for the record", ""]
+    for other, note in a.other:
         oc = subprocess.run([sys.executable, str(HERE / "curve.py"), other, "--every", "1000"],
                             capture_output=True, text=True, check=True).stdout
         steps = max(json.loads(x)["step"] for x in (Path(other) / "metrics.jsonl").read_text().splitlines())
-        out += [f"A second run, `{other}`, beside it on the other core, with {config_diff(run, Path(other))};",
-                f"stopped at step {steps} when it could no longer overtake (for the record):", "", oc.rstrip(), ""]
+        out += [f"`{other}`: {config_diff(run, Path(other)) or 'the same config'}; {note} (last step {steps}).",
+                "", oc.rstrip(), ""]
     out += [
         "## Commands",
         "",

@@ -35,7 +35,7 @@ def tiny_model(tmp_path_factory):
     return path
 
 
-def test_cli_writes_every_format_and_goes_on_past_bad_files(tiny_model, grid_clips, tmp_path, caplog):
+def test_cli_writes_every_format_and_goes_on_past_bad_files(tiny_model, grid_clips, tmp_path, caplog, capsys):
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"this is not a video" * 100)
     blank = tmp_path / "blank.mkv"
@@ -47,6 +47,9 @@ def test_cli_writes_every_format_and_goes_on_past_bad_files(tiny_model, grid_cli
     args = ["transcribe", good[0], str(garbage), str(tmp_path / "missing.mp4"), str(blank), good[1],
             "-m", str(tiny_model), "-o", str(out)]
     assert main(args) == 1
+    # one `path<TAB>text` line per good video on stdout (printed through tqdm, above its bar)
+    printed = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines() if "\t" in line]
+    assert printed == good
     for p in good:
         stem = p.rsplit("/", 1)[1].rsplit(".", 1)[0]
         assert sorted(f.name for f in out.glob(f"{stem}.*")) == [f"{stem}.{e}" for e in ("json", "srt", "txt", "vtt")]
