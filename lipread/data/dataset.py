@@ -18,7 +18,7 @@ from lipread.data.augment import AugmentConfig, VideoAugment, augment_config, wo
 from lipread.data.cache import CacheReader, ClipInfo
 from lipread.errors import DataError
 from lipread.text import Tokenizer
-from lipread.types import AUDIO_FRAMES_PER_VIDEO_FRAME
+from lipread.types import AUDIO_FRAMES_PER_VIDEO_FRAME, VIDEO_FPS
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -131,5 +131,5 @@ class PreparedDataset(torch.utils.data.Dataset):
         p = self.augment.config.word_spans
         if not self.train or p <= 0 or not info.words or rng.random() >= p:
             return None
-        return word_span(info.words, frames, info.fps or 25.0, rng, offset=info.start or 0.0,
+        return word_span(info.words, frames, info.fps or VIDEO_FPS, rng, offset=info.start or 0.0,
                          margin=self.augment.config.span_margin)

@@ -15,6 +15,7 @@ from lipread.data import FrameBudgetBatchSampler, PreparedDataset, collate
 from lipread.errors import ConfigError
 from lipread.train.config import TrainConfig
 from lipread.train.distributed import DistInfo
+from lipread.types import VIDEO_FPS
 
 
 class TrainData:
@@ -32,7 +33,7 @@ class TrainData:
             num_replicas=dist.world_size, rank=dist.rank,
         )
         # how clips were cropped, plus the clip length the model learns on (transcribe reads windows of it)
-        fps = self.train_set.clips[0].fps or 25.0
+        fps = self.train_set.clips[0].fps or VIDEO_FPS
         self.preprocess = {**self.train_set.preprocess, "clip_seconds": max(self.train_set.lengths) / fps}
 
     def train_batches(self, epoch: int, start: int, accumulate: int) -> Iterator[list]:

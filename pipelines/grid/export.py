@@ -62,12 +62,10 @@ def main() -> None:
 
 def record_evaluation(out: Path, cache: str, split: str) -> None:
     """Evaluate the exported folder with its stored decoder and write the result into config.json."""
-    from lipread.pipelines.evaluate import evaluate
-    from lipread.pipelines.transcribe import load_model as load_for_transcribe
+    from lipread.pipelines.evaluate import DecodeOptions, evaluate, stored_decoder
 
-    loaded = load_for_transcribe(str(out))
-    result = evaluate(str(out), cache, split=split, options=loaded.decode_options())
     config = json.loads((out / "config.json").read_text())
+    result = evaluate(str(out), cache, split=split, options=DecodeOptions(**stored_decoder(config, out)))
     config["evaluation"] = {"split": split, "clips": len(result.hypotheses), "wer": result.report.wer,
                             "cer": result.report.cer, "decoder": config["decoder"],
                             "data": "GRID speaker 1, the seeded 10% validation split (seed 0)"}
