@@ -131,6 +131,28 @@ def word_span(
     return start, end, " ".join(str(w[0]) for w in run)
 
 
+def frame_labels(words: list, frames: int, fps: float, encode, offset: float = 0.0) -> np.ndarray:
+    """Per-frame targets (T,) int64 of an align head from word alignments: 0 (silence) outside words,
+    and inside each word its letters' ids (``encode(word)``) spread evenly over the word's frames.
+
+    ``words``: ``[[word, start_s, end_s], ...]`` on the source's clock, ``offset`` the clip's start.
+    Frame ``t`` covers ``[t, t + 1) / fps``; it belongs to the word holding its centre.
+    """
+    labels = np.zeros(frames, dtype=np.int64)
+    for word, start, end in words:
+        ids = [i for i in encode(str(word)) if i > 0]
+        first = max(0, int(np.ceil((start - offset) * fps - 0.5)))
+        last = min(frames, int(np.ceil((end - offset) * fps - 0.5)))  # exclusive
+        n = last - first
+        if n <= 0 or not ids:
+            continue
+        # letter k of m takes frames [first + k n / m, first + (k + 1) n / m); a word shorter than its
+        # letters keeps the letters that start a frame
+        pos = first + (np.arange(n) * len(ids)) // n
+        labels[first:last] = np.asarray(ids)[pos - first]
+    return labels
+
+
 def audio_index(video_index: np.ndarray) -> np.ndarray:
     """Expand a video frame index to audio-feature rows (4 per video frame)."""
     k = AUDIO_FRAMES_PER_VIDEO_FRAME
@@ -149,11 +171,18 @@ class VideoAugment:
         self.train = train
 
     def __call__(self, video: np.ndarray, rng: np.random.Generator, audio: np.ndarray | None = None):
+        video, audio, _ = self.apply(video, rng, audio)
+        return video, audio
+
+    def apply(self, video: np.ndarray, rng: np.random.Generator, audio: np.ndarray | None = None,
+              labels: np.ndarray | None = None):
+        """As ``__call__``, also carrying per-frame ``labels`` (T,) through frame deletion/duplication:
+        ``-> (video, audio, labels)``."""
         c = self.config
         if c.crop is not None:
             video = crop(video, tuple(c.crop), rng if self.train else None)
         if not self.train:
-            return np.ascontiguousarray(video), audio
+            return np.ascontiguousarray(video), audio, labels
         if c.max_shift > 0:
             video = shift(video, c.max_shift, rng)
         if c.flip > 0 and rng.random() < c.flip:
@@ -161,9 +190,11 @@ class VideoAugment:
         if c.frame_drop > 0 or c.frame_dup > 0:
             index = drop_dup_index(video.shape[0], c.frame_drop, c.frame_dup, rng)
             video = video[index]
+            if labels is not None:
+                labels = labels[index]
             if audio is not None:
                 rows = audio_index(index)
                 audio = audio[rows[rows < audio.shape[0]]]
         if c.time_masks > 0:
             video = time_mask(video, c.time_masks, c.time_mask_frames, rng)
-        return np.ascontiguousarray(video), audio
+        return np.ascontiguousarray(video), audio, labels

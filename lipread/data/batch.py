@@ -20,6 +20,7 @@ class Batch:
     ``video``: (B, C, T, H, W) float32 in [0, 1], zero-padded in T; ``video_lengths``: (B,) int64.
     ``targets``: (B, S) int64 token ids padded with 0; ``target_lengths``: (B,) int64.
     ``audio``: (B, 4T, F) float32 zero-padded, or None; ``audio_lengths``: (B,) int64 or None.
+    ``frame_labels``: (B, T) int64 align-head targets padded with -100 (ignored), or None.
     """
 
     ids: list[str]
@@ -31,6 +32,7 @@ class Batch:
     target_lengths: torch.Tensor
     audio: torch.Tensor | None = None
     audio_lengths: torch.Tensor | None = None
+    frame_labels: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -74,6 +76,11 @@ def collate(samples: Sequence) -> Batch:
             padded[i, : s.audio.shape[0]] = s.audio
         audio = torch.from_numpy(padded)
         audio_lengths = torch.tensor([s.audio.shape[0] for s in samples], dtype=torch.int64)
+    labels = None
+    if all(getattr(s, "frame_labels", None) is not None for s in samples):
+        labels = torch.full((b, t_max), -100, dtype=torch.int64)
+        for i, s in enumerate(samples):
+            labels[i, : len(s.frame_labels)] = torch.as_tensor(s.frame_labels, dtype=torch.int64)
     return Batch(
         ids=[s.id for s in samples],
         texts=[s.text for s in samples],
@@ -84,4 +91,5 @@ def collate(samples: Sequence) -> Batch:
         target_lengths=torch.tensor([len(s.targets) for s in samples], dtype=torch.int64),
         audio=audio,
         audio_lengths=audio_lengths,
+        frame_labels=labels,
     )

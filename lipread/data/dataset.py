@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch.utils.data
 
-from lipread.data.augment import AugmentConfig, VideoAugment, augment_config, word_span
+from lipread.data.augment import AugmentConfig, VideoAugment, augment_config, frame_labels, word_span
 from lipread.data.cache import CacheReader, ClipInfo
 from lipread.errors import DataError
 from lipread.text import Tokenizer
@@ -33,6 +33,8 @@ class Sample:
     video: np.ndarray
     targets: list[int]
     audio: np.ndarray | None = None
+    frame_labels: np.ndarray | None = None
+    """(T,) int64 per-frame align-head targets (``frame_labels=True`` and word alignments), else None."""
 
 
 def default_vocabulary(corpus: str) -> str:
@@ -45,6 +47,7 @@ class PreparedDataset(torch.utils.data.Dataset):
     ``tokenizer``: a Tokenizer or vocabulary name (default: ``grid`` for GRID caches, else ``english``).
     ``augment``: AugmentConfig or a dict of its fields applied to the preset's defaults (None = the
     defaults); with ``train=False`` only the centre crop is applied. ``audio=False`` skips audio features.
+    ``frame_labels=True`` adds per-frame align-head targets from the clips' word alignments.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class PreparedDataset(torch.utils.data.Dataset):
         train: bool = False,
         seed: int = 0,
         audio: bool = True,
+        frame_labels: bool = False,
     ):
         if split is not None and split not in SPLIT_NAMES:
             raise DataError(f"unknown split {split!r}", fix=f"Use one of {', '.join(SPLIT_NAMES)} (or none for all).")
@@ -76,6 +80,11 @@ class PreparedDataset(torch.utils.data.Dataset):
         aug = augment if isinstance(augment, AugmentConfig) else augment_config(frontend.get("preset", ""), augment)
         self.augment = VideoAugment(aug, train=train)
         self.seed, self.epoch, self.use_audio, self.train = seed, 0, audio, train
+        self.frame_labels = frame_labels
+        if frame_labels and not any(c.words for c in self.clips):
+            raise DataError(f"split {split!r} has no word alignments for frame labels", cache_dir,
+                            "Prepare a corpus with word times (GRID .align files, LRS word timings), or set "
+                            "the recipe's align_weight to 0.")
 
     def split_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -116,15 +125,20 @@ class PreparedDataset(torch.utils.data.Dataset):
         audio = None if audio is None else np.array(audio)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         text = info.text
+        labels = None
+        if self.frame_labels and info.words:
+            labels = frame_labels(info.words, video.shape[0], info.fps or VIDEO_FPS, self.tokenizer.encode,
+                                  offset=info.start or 0.0)
         span = self._word_span(info, video.shape[0], rng)
         if span is not None:
             start, end, text = span
             video = video[start:end]
+            labels = None if labels is None else labels[start:end]
             if audio is not None:
                 audio = audio[start * AUDIO_FRAMES_PER_VIDEO_FRAME : end * AUDIO_FRAMES_PER_VIDEO_FRAME]
-        video, audio = self.augment(video, rng, audio)
+        video, audio, labels = self.augment.apply(video, rng, audio, labels)
         targets = self.tokenizer.encode(text)
-        return Sample(info.id, text, info.speaker, video, targets, audio)
+        return Sample(info.id, text, info.speaker, video, targets, audio, labels)
 
     def _word_span(self, info: ClipInfo, frames: int, rng: np.random.Generator):
         """Training only: with probability ``word_spans``, a random run of the clip's aligned words."""

@@ -57,6 +57,10 @@ class LipNetConfig:
     """Dropout between GRU layers and before the classifier."""
     num_classes: int | None = None
     """Output size; ``None`` = the vocabulary's ``ctc_size``."""
+    align_head: bool = False
+    """A second per-frame classifier on the GRU output (same classes; 0 = silence), trained with
+    frame-level targets from word alignments. It is not peaky like CTC, so forced alignment on it
+    gives word times that follow the speech (see :mod:`lipread.decoding.align`)."""
 
     def __post_init__(self):
         n = len(self.channels)
@@ -109,7 +113,8 @@ class BiGRUHead(nn.Module):
     backward direction never reads padding frames.
     """
 
-    def __init__(self, input_size: int, hidden: int, layers: int, num_classes: int, dropout: float = 0.0):
+    def __init__(self, input_size: int, hidden: int, layers: int, num_classes: int, dropout: float = 0.0,
+                 align_head: bool = False):
         super().__init__()
         self.gru = nn.GRU(
             input_size, hidden, num_layers=layers, batch_first=True, bidirectional=True,
@@ -117,13 +122,21 @@ class BiGRUHead(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(2 * hidden, num_classes)
+        self.align_fc = nn.Linear(2 * hidden, num_classes) if align_head else None
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor, return_align: bool = False):
+        """-> log_probs (B, T, V); with ``return_align`` also the align head's (B, T, V) log-probs."""
         total = feats.shape[1]
         packed = pack_padded_sequence(feats, lengths.cpu().clamp(min=1), batch_first=True, enforce_sorted=False)
         out, _ = self.gru(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
-        return self.fc(self.dropout(out)).float().log_softmax(-1)
+        out = self.dropout(out)
+        log_probs = self.fc(out).float().log_softmax(-1)
+        if not return_align:
+            return log_probs
+        if self.align_fc is None:
+            raise ValueError("this model has no align head (model.args.align_head: true)")
+        return log_probs, self.align_fc(out).float().log_softmax(-1)
 
 
 class LipNet(nn.Module):
@@ -142,7 +155,8 @@ class LipNet(nn.Module):
             blocks.append(nn.Sequential(*layers))
             cin = cout
         self.frontend = nn.Sequential(*blocks)
-        self.head = BiGRUHead(cfg.rnn_input_size, cfg.rnn_size, cfg.rnn_layers, cfg.output_size, cfg.rnn_dropout)
+        self.head = BiGRUHead(cfg.rnn_input_size, cfg.rnn_size, cfg.rnn_layers, cfg.output_size, cfg.rnn_dropout,
+                              align_head=cfg.align_head)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -177,14 +191,25 @@ class LipNet(nn.Module):
         b, c, t, h, w = f.shape
         return f.permute(0, 2, 1, 3, 4).reshape(b, t, c * h * w)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, T, H, W) in [0, 1], lengths (B,) -> (log_probs (B, T', V), out_lengths (B,) int64)."""
+    @property
+    def has_align_head(self) -> bool:
+        return self.head.align_fc is not None
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, return_align: bool = False):
+        """(B, C, T, H, W) in [0, 1], lengths (B,) -> (log_probs (B, T', V), out_lengths (B,) int64).
+
+        With ``return_align`` (models built with ``align_head=True``):
+        ``(log_probs, out_lengths, align_log_probs (B, T', V))``.
+        """
         if x.dim() != 5 or x.shape[1] != self.config.in_chans:
             raise ValueError(f"LipNet expects (B, {self.config.in_chans}, T, H, W) input, got {tuple(x.shape)}")
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[2], dtype=torch.int64)
         feats = self.forward_features(x, lengths)
         out_lengths = self.output_lengths(lengths).clamp(max=feats.shape[1])
+        if return_align:
+            log_probs, align = self.head(feats, out_lengths, return_align=True)
+            return log_probs, out_lengths.to(x.device), align
         return self.head(feats, out_lengths), out_lengths.to(x.device)
 
 

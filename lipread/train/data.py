@@ -25,7 +25,8 @@ class TrainData:
             raise ConfigError("no prepared cache given", fix="Set data.cache=PATH (made by `lipread prepare`).")
         self.cfg = cfg
         self.train_set = PreparedDataset(d.cache, split=d.train_split, tokenizer=tokenizer,
-                                         augment=d.augment or None, train=True, seed=cfg.seed)
+                                         augment=d.augment or None, train=True, seed=cfg.seed,
+                                         frame_labels=cfg.align_weight > 0)
         self.val_set = (PreparedDataset(d.cache, split=d.val_split, tokenizer=tokenizer, train=False)
                         if d.val_split else None)
         self.sampler = FrameBudgetBatchSampler(

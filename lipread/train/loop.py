@@ -58,6 +58,17 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def align_loss(align_log_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Frame-level cross-entropy of an align head: (B, T', V) log-probs against (B, T) targets, -100 ignored.
+    The head must keep the clip's frame rate (T' = T)."""
+    if labels is None:
+        raise ConfigError("align_weight > 0 but the batch has no frame labels")
+    if align_log_probs.shape[1] != labels.shape[1]:
+        raise ConfigError(f"the align head gives {align_log_probs.shape[1]} frames for {labels.shape[1]} input "
+                          "frames", fix="Use a model that keeps the frame rate, or align_weight=0.")
+    return torch.nn.functional.nll_loss(align_log_probs.float().transpose(1, 2), labels, ignore_index=-100)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -84,6 +95,9 @@ class Trainer:
         args = dict(cfg.model.args)
         args.setdefault("num_classes", self.tokenizer.ctc_size)
         self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
+        if cfg.align_weight > 0 and not getattr(self.model, "has_align_head", False):
+            raise ConfigError(f"align_weight={cfg.align_weight} needs a model with an align head",
+                              fix="Set model.args.align_head=true (LipNet models), or align_weight=0.")
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         o = cfg.optim
@@ -178,8 +192,14 @@ class Trainer:
             sync = nullcontext() if (i == len(batches) - 1 or not self.dist.enabled) else self.ddp.no_sync()
             with sync:
                 with self.autocast():
-                    log_probs, out_lengths = self.ddp(batch.video, batch.video_lengths)
-                loss = ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths) / len(batches)
+                    if self.cfg.align_weight > 0:
+                        log_probs, out_lengths, align = self.ddp(batch.video, batch.video_lengths, return_align=True)
+                    else:
+                        log_probs, out_lengths = self.ddp(batch.video, batch.video_lengths)
+                loss = ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths)
+                if self.cfg.align_weight > 0:
+                    loss = loss + self.cfg.align_weight * align_loss(align, batch.frame_labels)
+                loss = loss / len(batches)
                 (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += float(loss.detach())
         if self.scaler:

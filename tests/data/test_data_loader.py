@@ -180,3 +180,40 @@ def test_dataset_word_spans_cut_text_video_and_audio_together(tmp_path):
     # evaluation never cuts
     val = PreparedDataset(tmp_path / "out", "val", augment={"word_spans": 1.0}, train=False)
     assert all(val[i].text == c.text and val[i].video.shape[0] == c.frames for i, c in enumerate(val.clips))
+
+
+def test_frame_labels_follow_drop_dup_and_word_spans_and_collate_pads(tmp_path):
+    make_grid(tmp_path / "grid", {"s1": 6}, aligned={"s1"})
+    entries = read_corpus("grid", tmp_path / "grid", val_fraction=0.34)
+    prepare(entries, tmp_path / "out", {"audio": True, "preset": "lipnet"}, corpus={"name": "grid"},
+            worker_factory=FACTORY, progress=False)
+    plain = {"max_shift": 0, "flip": 0.0, "frame_drop": 0.0, "frame_dup": 0.0}
+    ds = PreparedDataset(tmp_path / "out", "train", augment=plain, train=True, frame_labels=True)
+    longest = int(np.argmax(ds.lengths))  # the fake's first word starts at 0.4 s (frame 10)
+    s = ds[longest]
+    info = ds.clips[longest]
+    assert s.frame_labels.shape == (s.video.shape[0],) and (s.frame_labels > 0).any()
+    # every labelled letter belongs to the clip's words, in order, and silence is 0
+    letters = [t for w in info.words for t in ds.tokenizer.encode(w[0])]
+    seen = [int(t) for i, t in enumerate(s.frame_labels) if t > 0 and (i == 0 or t != s.frame_labels[i - 1])]
+    assert set(seen) <= set(letters)
+    # frame deletion/duplication moves the labels with their frames
+    video = np.arange(20, dtype=np.uint8).reshape(20, 1, 1, 1)
+    labels = np.arange(20, dtype=np.int64)
+    v, _, lab = VideoAugment(AugmentConfig(frame_drop=0.2, frame_dup=0.2)).apply(video, np.random.default_rng(4),
+                                                                                   labels=labels)
+    np.testing.assert_array_equal(v[:, 0, 0, 0], lab)
+    assert len(lab) != 20 or not np.array_equal(lab, labels)
+    # word spans cut the labels with the frames
+    spans = PreparedDataset(tmp_path / "out", "train", augment={**plain, "word_spans": 1.0}, train=True,
+                            frame_labels=True, seed=1)
+    for i in range(len(spans)):
+        assert spans[i].frame_labels.shape[0] == spans[i].video.shape[0]
+    batch = collate([ds[longest], spans[0]])
+    t = batch.video.shape[2]
+    assert batch.frame_labels.shape == (2, t)
+    short = int(batch.video_lengths.min())
+    assert (batch.frame_labels[int(batch.video_lengths.argmin()), short:] == -100).all()
+    # a dataset without word alignments cannot make frame labels
+    plain_ds = PreparedDataset(tmp_path / "out", "train", train=True)
+    assert plain_ds[0].frame_labels is None and collate([plain_ds[0]]).frame_labels is None

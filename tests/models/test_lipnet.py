@@ -216,3 +216,25 @@ def test_tiny_lipnet_overfits_real_grid_clips(grid_dir, grid_clips):
                 break
     assert first / last >= 10, f"loss only fell from {first:.3f} to {last:.3f}"
     assert hyps == texts
+
+
+def test_align_head_shapes_and_gradients():
+    from lipread.train.loop import align_loss
+
+    model = create_model("lipnet_tiny", align_head=True).train()
+    assert model.has_align_head and not create_model("lipnet_tiny").has_align_head
+    x = torch.rand(2, 1, 20, 24, 48)
+    lp, lens, align = model(x, torch.tensor([20, 15]), return_align=True)
+    assert align.shape == lp.shape == (2, 20, 28)
+    assert torch.allclose(align.exp().sum(-1), torch.ones(2, 20), atol=1e-5)
+    labels = torch.randint(0, 28, (2, 20))
+    labels[1, 15:] = -100
+    targets = torch.tensor([[2, 3, 4], [5, 6, 0]])
+    loss = ctc_loss(lp, lens, targets, torch.tensor([3, 2])) + align_loss(align, labels)
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert not missing, f"parameters without gradient: {missing}"
+    # without return_align the contract is unchanged; a model without the head refuses it
+    assert len(model(x)) == 2
+    with pytest.raises(ValueError, match="align head"):
+        create_model("lipnet_tiny")(x, return_align=True)

@@ -160,3 +160,22 @@ def test_torchrun_two_ranks_keep_identical_weights(grid_cache, tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert sorted(losses(out)) == [1, 2, 3]
+
+
+def test_align_head_training_lowers_both_losses_and_needs_the_head(grid_cache, tmp_path):
+    from lipread.train.loop import Trainer
+
+    out = tmp_path / "align"
+    cfg = load_train_config(str(RECIPE), [f"data.cache={grid_cache}", f"out_dir={out}", *TINY, "max_steps=12",
+                                          "val_every=1000", "ckpt_every=1000", "align_weight=1.0",
+                                          "model.args={input_size: [50, 100], in_chans: 3, align_head: true}"])
+    trainer = Trainer(cfg)
+    batch = next(iter(trainer.data.train_batches(0, 0, 1)))[0]
+    assert batch.frame_labels is not None and (batch.frame_labels > 0).any()
+    trainer.fit()
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    loss = [r["loss"] for r in rows if "loss" in r]
+    assert loss[-1] < loss[0]
+    with pytest.raises(ConfigError, match="align head"):
+        Trainer(load_train_config(str(RECIPE), [f"data.cache={grid_cache}", f"out_dir={tmp_path / 'n'}", *TINY,
+                                                "align_weight=0.5"]))
