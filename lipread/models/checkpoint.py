@@ -153,3 +153,22 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
         first = str(exc).splitlines()[0] if str(exc) else "mismatch"
         raise CheckpointError(f"weights do not fit model {spec['name']!r} ({first})", path) from None
     return model.to(device).eval(), config
+
+
+def init_from(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
+    """Start ``model`` from the weights of checkpoint folder ``path`` (fine-tuning).
+
+    Every weight of the checkpoint must fit the model (same name and shape). Parameters the model has
+    and the checkpoint lacks (a head added for fine-tuning) keep their fresh initialisation and are
+    returned by name.
+    """
+    state = load_state(path)
+    ref = model.state_dict()
+    wrong = [k for k, v in state.items() if k not in ref or ref[k].shape != v.shape]
+    if wrong:
+        raise CheckpointError(f"weights do not fit model {getattr(model, 'lipread_spec', {}).get('name', '')!r} "
+                              f"({len(wrong)} mismatched, e.g. {wrong[0]})", path,
+                              "Fine-tune from a checkpoint of the same architecture and sizes.")
+    state = {k: v.to(ref[k].dtype) if v.is_floating_point() else v for k, v in state.items()}
+    missing, _ = model.load_state_dict(state, strict=False)
+    return list(missing)

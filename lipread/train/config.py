@@ -70,6 +70,9 @@ class TrainConfig:
     keep_last: int = 2
     """How many recent checkpoints to keep (the best by validation WER is kept separately)."""
     tensorboard: bool = True
+    init_from: str = ""
+    """Fine-tune: start from the weights of this checkpoint folder or zoo model name (same architecture;
+    heads the checkpoint lacks start fresh). Ignored on ``--resume``, which continues its own run."""
     align_weight: float = 0.0
     """Weight of the align head's frame-level cross-entropy (models with ``align_head: true``; needs word
     alignments in the cache). The head gives word times that follow the speech; 0 = CTC only."""

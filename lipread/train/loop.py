@@ -95,6 +95,12 @@ class Trainer:
         args = dict(cfg.model.args)
         args.setdefault("num_classes", self.tokenizer.ctc_size)
         self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
+        if cfg.init_from and not resume:
+            from lipread.models.checkpoint import init_from
+            from lipread.models.zoo import resolve_model
+
+            fresh = init_from(self.model, resolve_model(cfg.init_from))
+            log.info("initialised from %s; new parameters: %s", cfg.init_from, ", ".join(fresh) or "none")
         if cfg.align_weight > 0 and not getattr(self.model, "has_align_head", False):
             raise ConfigError(f"align_weight={cfg.align_weight} needs a model with an align head",
                               fix="Set model.args.align_head=true (LipNet models), or align_weight=0.")

@@ -238,3 +238,18 @@ def test_align_head_shapes_and_gradients():
     assert len(model(x)) == 2
     with pytest.raises(ValueError, match="align head"):
         create_model("lipnet_tiny")(x, return_align=True)
+
+
+def test_init_from_loads_matching_weights_and_names_new_heads(tmp_path):
+    from lipread.errors import CheckpointError
+    from lipread.models.checkpoint import init_from, save_model
+
+    src = create_model("lipnet_tiny")
+    save_model(tmp_path / "src", src)
+    dst = create_model("lipnet_tiny", align_head=True)
+    fresh = init_from(dst, tmp_path / "src")
+    assert sorted(fresh) == ["head.align_fc.bias", "head.align_fc.weight"]
+    for k, v in src.state_dict().items():
+        assert torch.equal(dst.state_dict()[k], v), k
+    with pytest.raises(CheckpointError, match="do not fit"):
+        init_from(create_model("lipnet_tiny", rnn_size=16), tmp_path / "src")
