@@ -20,11 +20,18 @@ AUDIO_FRAMES_PER_VIDEO_FRAME = 4
 
 @dataclass
 class WordSpan:
-    """One word with its start and end time in seconds."""
+    """One word with its start and end time in seconds, and the model's confidence in it ([0, 1] or None)."""
 
     word: str
     start: float
     end: float
+    confidence: float | None = None
+
+
+def mean_confidence(words: list[WordSpan]) -> float | None:
+    """Mean of the words' confidences, rounded to 4 places; None when no word has one."""
+    known = [w.confidence for w in words if w.confidence is not None]
+    return round(sum(known) / len(known), 4) if known else None
 
 
 @dataclass
@@ -46,12 +53,14 @@ class Record:
 
 @dataclass
 class Hypothesis:
-    """A decoded hypothesis: text, token ids, total score (log domain), and word times."""
+    """A decoded hypothesis: text, token ids, total score (log domain), word times and confidences,
+    and the utterance's confidence ([0, 1], the mean of its words'; None when unknown)."""
 
     text: str
     tokens: list[int]
     score: float
     words: list[WordSpan] = field(default_factory=list)
+    confidence: float | None = None
 
 
 @dataclass
@@ -63,6 +72,11 @@ class Segment:
     text: str
     words: list[WordSpan] = field(default_factory=list)
 
+    @property
+    def confidence(self) -> float | None:
+        """Mean confidence of the segment's words (None when no word has one)."""
+        return mean_confidence(self.words)
+
 
 @dataclass
 class Transcript:
@@ -72,6 +86,13 @@ class Transcript:
     duration: float
     segments: list[Segment] = field(default_factory=list)
     model: str = ""
+    warnings: list[str] = field(default_factory=list)
+    """Why this output may not be trustworthy (e.g. the clip is unlike the model's training data)."""
+
+    @property
+    def confidence(self) -> float | None:
+        """Mean confidence of the transcript's words (None when no word has one)."""
+        return mean_confidence(self.words)
 
     @property
     def text(self) -> str:

@@ -33,7 +33,7 @@ def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight,
     options = DecodeOptions(decoder, beam_size, lm, lexicon, lm_weight, word_score)
     result = evaluate(checkpoint, data, split=split, options=options, batch_size=batch_size, device=device,
                       limit=limit)
-    click.echo(format_summary(result.report))
+    click.echo(format_summary(result.report, word_times=result.word_times))
     if json_out:
         extra = {"checkpoint": str(checkpoint), "data": str(data), "split": split,
                  "decoder": {"name": decoder, "beam_size": beam_size, "lm": lm, "lexicon": lexicon,

@@ -35,7 +35,6 @@ import torch
 
 from lipread.decoding.greedy import check_inputs, hypothesis_from_path, offsets, separator_id
 from lipread.decoding.lm import arpa_unigrams, check_lm_file, grid_lm_files, is_arpa, load_lexicon
-from lipread.decoding.wordtimes import word_spans
 from lipread.errors import ConfigError, DependencyError
 from lipread.native import native_stderr_to
 from lipread.text import Tokenizer
@@ -201,7 +200,7 @@ class BeamDecoder:
             hyps: list[Hypothesis] = []
             seen: set[str] = set()
             for r in results:
-                hyp = self._hypothesis(r, n, frame_shift, off)
+                hyp = self._hypothesis(r, lp[b, :n], frame_shift, off)
                 if hyp.text not in seen:  # paths differing only in silence/blank give the same text
                     seen.add(hyp.text)
                     hyps.append(hyp)
@@ -210,15 +209,9 @@ class BeamDecoder:
             out.append(hyps or [Hypothesis(text="", tokens=[], score=-math.inf)])
         return out
 
-    def _hypothesis(self, result, frames: int, frame_shift: float, time_offset: float) -> Hypothesis:
-        path = list(result.tokens)[1 : frames + 1]  # flashlight pads the path with a silence each side
-        if self.word_dict is None:
-            return hypothesis_from_path(path, result.score, self.tokenizer, frame_shift, time_offset, self.blank)
-        words = [self.word_dict.get_entry(i) for i in result.words if i >= 0]
-        text = " ".join(words)
-        return Hypothesis(
-            text=text,
-            tokens=self.tokenizer.encode(text),
-            score=float(result.score),
-            words=word_spans(path, words, self.sep, frame_shift, time_offset, self.blank),
-        )
+    def _hypothesis(self, result, log_probs: torch.Tensor, frame_shift: float, time_offset: float) -> Hypothesis:
+        """log_probs: the clip's (T, V) emissions (without the closing frame)."""
+        path = list(result.tokens)[1 : log_probs.shape[0] + 1]  # flashlight pads the path with a silence each side
+        words = None if self.word_dict is None else [self.word_dict.get_entry(i) for i in result.words if i >= 0]
+        return hypothesis_from_path(path, result.score, self.tokenizer, frame_shift, time_offset, self.blank,
+                                    log_probs=log_probs.numpy(), words=words)

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 import torch
 
+from lipread.decoding.confidence import word_confidences
 from lipread.decoding.wordtimes import collapse, word_spans
 from lipread.text import Tokenizer
-from lipread.types import Hypothesis
+from lipread.types import Hypothesis, mean_confidence
 
 
 def separator_id(tokenizer: Tokenizer) -> int | None:
@@ -42,16 +43,26 @@ def check_inputs(log_probs: torch.Tensor, lengths: torch.Tensor | None) -> tuple
 
 
 def hypothesis_from_path(path: Sequence[int], score: float, tokenizer: Tokenizer, frame_shift: float,
-                         time_offset: float, blank: int = 0) -> Hypothesis:
-    """A :class:`Hypothesis` (text, collapsed token ids, score, word times) from a frame path."""
-    text = " ".join(tokenizer.decode(collapse(path, blank)).split())
-    words = text.split()
-    return Hypothesis(
-        text=text,
-        tokens=tokenizer.encode(text),
-        score=float(score),
-        words=word_spans(path, words, separator_id(tokenizer), frame_shift, time_offset, blank),
-    )
+                         time_offset: float, blank: int = 0, log_probs=None, words: list[str] | None = None
+                         ) -> Hypothesis:
+    """A :class:`Hypothesis` (text, collapsed token ids, score, word times) from a frame path.
+
+    ``words``: the decoded words when a lexicon search gave them (default: the path's letters);
+    ``log_probs`` (T, V) of the clip: adds word and utterance confidences."""
+    if words is None:
+        words = tokenizer.decode(collapse(path, blank)).split()
+    text = " ".join(words)
+    sep = separator_id(tokenizer)
+    spans = word_spans(path, words, sep, frame_shift, time_offset, blank)
+    confidence = None
+    if log_probs is not None:
+        conf = word_confidences(log_probs, path, words, sep, blank)
+        if conf is not None:
+            for span, c in zip(spans, conf):
+                span.confidence = c
+            confidence = mean_confidence(spans)
+    return Hypothesis(text=text, tokens=tokenizer.encode(text), score=float(score), words=spans,
+                      confidence=confidence)
 
 
 class GreedyDecoder:
@@ -78,5 +89,6 @@ class GreedyDecoder:
         for b, (n, off) in enumerate(zip(lens, offsets(time_offset, lp.shape[0]))):
             path = ids[b, :n].tolist()
             score = float(best[b, :n].sum())
-            out.append([hypothesis_from_path(path, score, self.tokenizer, frame_shift, off, self.blank)])
+            out.append([hypothesis_from_path(path, score, self.tokenizer, frame_shift, off, self.blank,
+                                             log_probs=lp[b, :n].numpy())])
         return out

@@ -35,6 +35,35 @@ def collapse(path: Sequence[int], blank: int = 0) -> list[int]:
     return [tok for tok, _, _ in ctc_emissions(path, blank)]
 
 
+def word_emissions(
+    path: Sequence[int], words: Sequence[str], separator: int | None, blank: int = 0,
+) -> list[list[tuple[int, int, int]]] | None:
+    """The letter emissions ``(token, first, last)`` of each non-empty word of ``words`` along a CTC
+    ``path``, or None when the path does not spell them.
+
+    Each word takes ``len(word)`` letter emissions in order (letters left over at the end, from a
+    lexicon search that ended inside a word, are ignored); failing that, the separator-delimited
+    groups of the path when there is one per word.
+    """
+    emissions = ctc_emissions(path, blank)
+    letters = [e for e in emissions if e[0] != separator]
+    words = [w for w in words if w]
+    if sum(len(w) for w in words) <= len(letters):  # trailing letters: an unfinished last word
+        out, i = [], 0
+        for w in words:
+            out.append(letters[i : i + len(w)])
+            i += len(w)
+        return out
+    groups: list[list[tuple[int, int, int]]] = [[]]
+    for e in emissions:
+        if e[0] == separator:
+            groups.append([])
+        else:
+            groups[-1].append(e)
+    groups = [g for g in groups if g]
+    return groups if len(groups) == len(words) else None
+
+
 def word_spans(
     path: Sequence[int],
     words: Sequence[str],
@@ -51,29 +80,12 @@ def word_spans(
     are laid out from the separator-delimited groups instead, and failing that spread evenly over
     the path, with a warning.
     """
-    emissions = ctc_emissions(path, blank)
-    letters = [e for e in emissions if e[0] != separator]
-
     def span(word: str, first: int, last: int) -> WordSpan:
         return WordSpan(word, round(time_offset + first * frame_shift, 4), round(time_offset + (last + 1) * frame_shift, 4))
 
-    if sum(len(w) for w in words) <= len(letters):  # trailing letters: an unfinished last word
-        spans, i = [], 0
-        for w in words:
-            if not w:
-                continue
-            spans.append(span(w, letters[i][1], letters[i + len(w) - 1][2]))
-            i += len(w)
-        return spans
-    groups: list[list[tuple[int, int, int]]] = [[]]
-    for e in emissions:
-        if e[0] == separator:
-            groups.append([])
-        else:
-            groups[-1].append(e)
-    groups = [g for g in groups if g]
-    if len(groups) == len(words):
-        return [span(w, g[0][1], g[-1][2]) for w, g in zip(words, groups)]
+    groups = word_emissions(path, words, separator, blank)
+    if groups is not None:
+        return [span(w, g[0][1], g[-1][2]) for w, g in zip([w for w in words if w], groups)]
     log.warning("CTC path does not spell the words %r; spreading their times evenly", " ".join(words))
     n = max(len(path), 1)
     k = max(len(words), 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from tqdm import tqdm
 
 from lipread.metrics import ScoreReport, score
 from lipread.metrics.files import write_transcripts
+from lipread.metrics.wordtimes import matched_word_errors, word_time_report
+from lipread.types import Hypothesis
 
 log = logging.getLogger("lipread.evaluate")
 
@@ -75,6 +77,10 @@ class EvalResult:
     report: ScoreReport
     references: dict[str, str]
     hypotheses: dict[str, str]
+    best: dict[str, Hypothesis] = field(default_factory=dict)
+    """The best hypothesis of each utterance (word times and confidences)."""
+    word_times: dict | None = None
+    """Word-time error on correctly read words (:func:`word_time_report`) when the corpus has word times."""
 
     def write(self, json_out: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
         """Write ``OUT`` (summary JSON), ``OUT``-stem ``.utterances.jsonl``, ``.hyp.txt`` and ``.ref.txt``."""
@@ -92,12 +98,20 @@ class EvalResult:
             spk: {"wer": r.wer, "cer": r.cer, "utterances": len(r.utterances)}
             for spk, r in self.report.by_speaker().items()
         }
+        if self.word_times is not None:
+            summary["word_times"] = self.word_times
         summary.update(extra or {})
         summary["files"] = {k: str(v) for k, v in paths.items() if k != "json"}
         json_out.write_text(json.dumps(summary, indent=2))
         with open(paths["utterances"], "w") as f:
             for u in self.report.utterances:
-                f.write(json.dumps(u.to_dict()) + "\n")
+                row = u.to_dict()
+                hyp = self.best.get(u.id)
+                if hyp is not None:
+                    row["confidence"] = hyp.confidence
+                    row["words"] = [{"word": w.word, "start": w.start, "end": w.end, "confidence": w.confidence}
+                                    for w in hyp.words]
+                f.write(json.dumps(row) + "\n")
         write_transcripts(paths["hyp"], self.hypotheses)
         write_transcripts(paths["ref"], self.references)
         return paths
@@ -117,6 +131,7 @@ def evaluate(
     from lipread.data import PreparedDataset, collate
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
+    from lipread.pipelines.decode import decode_batch
     from lipread.text import Tokenizer
 
     options = options or DecodeOptions()
@@ -127,17 +142,22 @@ def evaluate(
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
     decoder = options.build(tokenizer, stored_decoder(config, path))
     indices = list(range(len(dataset)))[: limit or None]
-    refs, hyps, speakers = {}, {}, {}
+    refs, hyps, speakers, best = {}, {}, {}, {}
+    time_errors: list[tuple[float, float]] = []
     for start in tqdm(range(0, len(indices), batch_size), desc="evaluate", unit="batch", dynamic_ncols=True):
-        batch = collate([dataset[i] for i in indices[start : start + batch_size]]).to(device)
-        log_probs, out_lengths = model(batch.video, batch.video_lengths)
-        for uid, text, spk, nbest in zip(
-            batch.ids, batch.texts, batch.speakers, decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
-        ):
-            refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text, spk
+        chunk = indices[start : start + batch_size]
+        batch = collate([dataset[i] for i in chunk]).to(device)
+        nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths)
+        for i, uid, text, spk, nbest in zip(chunk, batch.ids, batch.texts, batch.speakers, nbests):
+            refs[uid], hyps[uid], speakers[uid], best[uid] = text, nbest[0].text, spk, nbest[0]
+            info = dataset.clips[i]
+            if info.words:  # reference word times, on the clip's clock
+                offset = info.start or 0.0
+                ref_words = [(w[0], w[1] - offset, w[2] - offset) for w in info.words]
+                time_errors += matched_word_errors(ref_words, nbest[0].words)
     ids = list(refs)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
-    return EvalResult(report, refs, hyps)
+    return EvalResult(report, refs, hyps, best, word_time_report(time_errors) if time_errors else None)
 
 
 def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, cache) -> None:
@@ -155,8 +175,13 @@ def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, 
             )
 
 
-def format_summary(report: ScoreReport, top: int = 10) -> str:
+def format_summary(report: ScoreReport, top: int = 10, word_times: dict | None = None) -> str:
     lines = [f"WER {100 * report.wer:.2f}%  CER {100 * report.cer:.2f}%  ({len(report.utterances)} utterances)"]
+    if word_times and word_times.get("words"):
+        w = word_times
+        lines.append(f"word times on {w['words']} correctly read words: start error median {w['start_median_ms']:.0f} ms "
+                     f"(90%: {w['start_p90_ms']:.0f}), end error median {w['end_median_ms']:.0f} ms "
+                     f"(90%: {w['end_p90_ms']:.0f})")
     speakers = report.by_speaker()
     if len(speakers) > 1 or "" not in speakers:
         lines.append("speaker      WER      CER   utts")

@@ -23,9 +23,10 @@ import torch
 
 from lipread.errors import NoFaceError
 from lipread.models.zoo import DEFAULT_MODEL
+from lipread.pipelines.decode import decode_batch
 from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
 from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
-from lipread.types import VIDEO_FPS, Segment, Transcript
+from lipread.types import Segment, Transcript
 
 log = logging.getLogger("lipread.transcribe")
 
@@ -160,21 +161,17 @@ class Transcriber:
         from lipread.data.batch import collate
         from lipread.data.dataset import Sample
 
-        t0 = time.perf_counter()
         batch = collate([Sample(str(i), "", "", mouth, []) for i, (_, mouth) in enumerate(items)])
         batch = batch.to(self.loaded.device)
-        log_probs, lengths = self.loaded.model(batch.video, batch.video_lengths)
-        log_probs, lengths = log_probs.float().cpu(), lengths.cpu()
-        t0 = self.times.add("model", t0)
+        decoded = decode_batch(self.loaded.model, self.decoder, self.loaded.tokenizer, batch.video,
+                               batch.video_lengths, time_offset=[win.start for win, _ in items],
+                               seconds=self.times.seconds)
         segments = []
-        decoded = self.decoder.decode(log_probs, lengths, frame_shift=1.0 / VIDEO_FPS,
-                                      time_offset=[win.start for win, _ in items])
         for (win, _), nbest in zip(items, decoded):
             best = nbest[0] if nbest else None
             words = keep_owned(best.words, win) if best else []
             text = " ".join(w.word for w in words) if best and best.words else (best.text if best else "")
             segments.append(Segment(win.start, win.end, text, words))
-        self.times.add("decoder", t0)
         return segments
 
     def close(self) -> None:

@@ -118,12 +118,16 @@ class JsonWriter(Writer):
             "model": transcript.model,
             "duration": transcript.duration,
             "text": transcript.text,
+            "confidence": transcript.confidence,
+            "warnings": list(transcript.warnings),
             "segments": [
                 {
                     "start": s.start,
                     "end": s.end,
                     "text": s.text,
-                    "words": [{"word": w.word, "start": w.start, "end": w.end} for w in s.words],
+                    "confidence": s.confidence,
+                    "words": [{"word": w.word, "start": w.start, "end": w.end, "confidence": w.confidence}
+                              for w in s.words],
                 }
                 for s in transcript.segments
             ],

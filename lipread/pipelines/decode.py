@@ -1,0 +1,62 @@
+"""Model outputs to hypotheses, shared by ``transcribe`` and ``evaluate`` so both decode alike.
+
+``decode_batch`` runs the model on a padded batch, decodes its CTC log-probs with the given decoder
+(words, CTC word times, confidences) and, when the model has an align head, replaces the word times
+by a forced alignment on that head (:mod:`lipread.decoding.align`). Shape legend: B clips, C
+channels, T frames, H/W pixels, V classes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import torch
+
+from lipread.decoding.align import align_words
+from lipread.types import VIDEO_FPS, Hypothesis
+
+
+def run_model(model: torch.nn.Module, video: torch.Tensor, lengths: torch.Tensor):
+    """(B, C, T, H, W), (B,) -> (log_probs (B, T', V), out_lengths (B,), align log-probs (B, T', V) or None),
+    all float32 on the CPU."""
+    if getattr(model, "has_align_head", False):
+        log_probs, out_lengths, align = model(video, lengths, return_align=True)
+        align = align.float().cpu()
+    else:
+        (log_probs, out_lengths), align = model(video, lengths), None
+    return log_probs.float().cpu(), out_lengths.cpu(), align
+
+
+def realign(hyp: Hypothesis, align_log_probs, tokenizer, frame_shift: float, time_offset: float) -> Hypothesis:
+    """``hyp`` with its word times from a forced alignment on the align head's (T, V) log-probs (in
+    place; unchanged when the clip is too short for its letters)."""
+    spans = align_words(align_log_probs, [w.word for w in hyp.words], tokenizer.encode, frame_shift, time_offset)
+    if spans is not None:
+        for word, span in zip(hyp.words, spans):
+            word.start, word.end = span.start, span.end
+    return hyp
+
+
+@torch.no_grad()
+def decode_batch(model: torch.nn.Module, decoder, tokenizer, video: torch.Tensor, lengths: torch.Tensor,
+                 time_offset: float | Sequence[float] = 0.0, frame_shift: float = 1.0 / VIDEO_FPS,
+                 seconds: dict[str, float] | None = None) -> list[list[Hypothesis]]:
+    """n-best hypotheses per clip of the batch, with word times (in seconds) and confidences.
+    ``seconds``: adds the time spent under ``"model"`` and ``"decoder"``."""
+    t0 = time.perf_counter()
+    log_probs, out_lengths, align = run_model(model, video, lengths)
+    t1 = time.perf_counter()
+    nbests = decoder.decode(log_probs, out_lengths, frame_shift=frame_shift, time_offset=time_offset)
+    if align is not None:
+        offsets = [time_offset] * len(nbests) if isinstance(time_offset, (int, float)) else list(time_offset)
+        for b, nbest in enumerate(nbests):
+            for hyp in nbest:
+                realign(hyp, align[b, : int(out_lengths[b])].numpy(), tokenizer, frame_shift, offsets[b])
+    if seconds is not None:
+        seconds["model"] = seconds.get("model", 0.0) + t1 - t0
+        seconds["decoder"] = seconds.get("decoder", 0.0) + time.perf_counter() - t1
+    return nbests
+
+
+__all__ = ["decode_batch", "realign", "run_model"]
