@@ -8,7 +8,6 @@ channels, T frames, H/W pixels, V classes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import torch
@@ -40,23 +39,23 @@ def realign(hyp: Hypothesis, align_log_probs, tokenizer, frame_shift: float, tim
 
 @torch.no_grad()
 def decode_batch(model: torch.nn.Module, decoder, tokenizer, video: torch.Tensor, lengths: torch.Tensor,
-                 time_offset: float | Sequence[float] = 0.0, frame_shift: float = 1.0 / VIDEO_FPS,
-                 seconds: dict[str, float] | None = None) -> list[list[Hypothesis]]:
-    """n-best hypotheses per clip of the batch, with word times (in seconds) and confidences.
-    ``seconds``: adds the time spent under ``"model"`` and ``"decoder"``."""
-    t0 = time.perf_counter()
-    log_probs, out_lengths, align = run_model(model, video, lengths)
-    t1 = time.perf_counter()
+                 time_offset: float | Sequence[float] = 0.0, frame_shift: float = 1.0 / VIDEO_FPS
+                 ) -> list[list[Hypothesis]]:
+    """n-best hypotheses per clip of the batch, with word times (in seconds) and confidences."""
+    return decode_outputs(run_model(model, video, lengths), decoder, tokenizer, time_offset, frame_shift)
+
+
+def decode_outputs(outputs, decoder, tokenizer, time_offset: float | Sequence[float] = 0.0,
+                   frame_shift: float = 1.0 / VIDEO_FPS) -> list[list[Hypothesis]]:
+    """:func:`run_model`'s outputs -> n-best hypotheses per clip (word times realigned on an align head)."""
+    log_probs, out_lengths, align = outputs
     nbests = decoder.decode(log_probs, out_lengths, frame_shift=frame_shift, time_offset=time_offset)
     if align is not None:
         offsets = [time_offset] * len(nbests) if isinstance(time_offset, (int, float)) else list(time_offset)
         for b, nbest in enumerate(nbests):
             for hyp in nbest:
                 realign(hyp, align[b, : int(out_lengths[b])].numpy(), tokenizer, frame_shift, offsets[b])
-    if seconds is not None:
-        seconds["model"] = seconds.get("model", 0.0) + t1 - t0
-        seconds["decoder"] = seconds.get("decoder", 0.0) + time.perf_counter() - t1
     return nbests
 
 
-__all__ = ["decode_batch", "realign", "run_model"]
+__all__ = ["decode_batch", "decode_outputs", "realign", "run_model"]

@@ -23,7 +23,8 @@ import torch
 
 from lipread.errors import NoFaceError
 from lipread.models.zoo import DEFAULT_MODEL
-from lipread.pipelines.decode import decode_batch
+from lipread.pipelines.decode import decode_outputs, run_model
+from lipread.pipelines.domain import direction_scores, domain_warnings, mouth_stats
 from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
 from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
 from lipread.types import Segment, Transcript
@@ -104,6 +105,8 @@ class Transcriber:
         self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
         self.batch_size, self.overlap = max(1, batch_size), overlap
         self.times = StageTimes()
+        self.domain = self.loaded.config.get("domain")
+        """The training domain stored with the model: clips unlike it get warnings."""
 
     def plan(self, path: str) -> tuple[float, list[Window]]:
         """The video's duration and the windows to read it in."""
@@ -129,6 +132,8 @@ class Transcriber:
         t0 = self.times.add("plan", t0)
         segments: list[Segment] = []
         pending: list[tuple[Window, np.ndarray]] = []
+        stats: list[dict[str, float]] = []
+        self._directions: list[tuple[float, float]] = []
         for i, win in enumerate(windows):
             try:
                 if single:
@@ -144,6 +149,7 @@ class Transcriber:
             if single:
                 duration = duration or result.duration
                 win = Window(0.0, result.duration, 0.0, result.duration)
+            stats.append(mouth_stats(result.mouth))
             mouth, _ = self.eval_transform(result.mouth, None)
             pending.append((win, mouth))
             if len(pending) == self.batch_size:
@@ -154,7 +160,20 @@ class Transcriber:
                 progress(i + 1, len(windows))
         if pending:
             segments += self._run(pending)
-        return Transcript(path, duration, segments, model=self.loaded.name)
+        transcript = Transcript(path, duration, segments, model=self.loaded.name)
+        transcript.warnings = self._warnings(transcript, stats, single)
+        if transcript.warnings:
+            log.warning("%s: may be unlike the model's training data: %s", path, "; ".join(transcript.warnings))
+        return transcript
+
+    def _warnings(self, transcript: Transcript, stats: list[dict[str, float]], single: bool) -> list[str]:
+        """Out-of-domain warnings for one file (:mod:`lipread.pipelines.domain`)."""
+        if not self.domain or not stats:
+            return []
+        median = {k: float(np.median([s[k] for s in stats])) for k in stats[0]}
+        direction = tuple(np.mean(self._directions, axis=0)) if self._directions else None
+        return domain_warnings(self.domain, median, transcript.confidence, direction,
+                               transcript.duration if single else None)
 
     @torch.no_grad()
     def _run(self, items: list[tuple[Window, np.ndarray]]) -> list[Segment]:
@@ -163,9 +182,16 @@ class Transcriber:
 
         batch = collate([Sample(str(i), "", "", mouth, []) for i, (_, mouth) in enumerate(items)])
         batch = batch.to(self.loaded.device)
-        decoded = decode_batch(self.loaded.model, self.decoder, self.loaded.tokenizer, batch.video,
-                               batch.video_lengths, time_offset=[win.start for win, _ in items],
-                               seconds=self.times.seconds)
+        t0 = time.perf_counter()
+        outputs = run_model(self.loaded.model, batch.video, batch.video_lengths)
+        t0 = self.times.add("model", t0)
+        decoded = decode_outputs(outputs, self.decoder, self.loaded.tokenizer,
+                                 time_offset=[win.start for win, _ in items])
+        t0 = self.times.add("decoder", t0)
+        if self.domain and self.domain.get("direction_margin") is not None:
+            self._directions += direction_scores(self.loaded.model, self.loaded.tokenizer,
+                                                 [mouth for _, mouth in items], outputs[0], outputs[1])
+            self.times.add("domain", t0)
         segments = []
         for (win, _), nbest in zip(items, decoded):
             best = nbest[0] if nbest else None

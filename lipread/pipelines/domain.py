@@ -1,0 +1,156 @@
+"""Out-of-domain warnings: say when a clip is unlike what the model was trained on.
+
+A lipreading model always outputs *something* in its training grammar; these checks decide whether
+that output deserves trust. The checkpoint carries a ``domain`` section (written by
+:func:`calibrate_domain` from the training and validation clips of its cache) and each transcribed
+file is compared with it:
+
+- ``motion``: mean absolute frame-to-frame change of the mouth crop (0-255 scale). A still image,
+  a silent speaker or a covered mouth barely moves; training clips never do.
+- ``brightness``: mean intensity of the mouth crop: a hand, a microphone or a badly lit face is far
+  from the training crops.
+- ``confidence``: the utterance confidence (:mod:`lipread.decoding.confidence`) below the floor that
+  almost no validation clip falls under.
+- ``direction``: the same window read backwards. Real speech reads better forwards than backwards;
+  a clip that reads better backwards (by more than any validation clip did) is not speech the model
+  knows: time-reversed, or lips moving in a way unlike the training speaker's.
+- ``duration``: a single-window clip much shorter than the training clips.
+
+Each warning is one line naming the measure, the clip's value and the training range. Thresholds come
+from the data (percentiles with a margin, see :func:`calibrate_domain`), never from tuning on the
+out-of-domain examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+# the ranges are widened beyond the training clips' 0.5th-99.5th percentiles by these factors, so
+# ordinary held-out clips stay inside
+RANGE_MARGIN = 0.5
+"""Fraction of the inter-percentile width added on each side of a range."""
+
+
+def mouth_stats(mouth: np.ndarray) -> dict[str, float]:
+    """``motion`` and ``brightness`` of a mouth clip (T, H, W[, C]) uint8."""
+    m = np.asarray(mouth, dtype=np.float32)
+    motion = float(np.abs(np.diff(m, axis=0)).mean()) if len(m) > 1 else 0.0
+    return {"motion": motion, "brightness": float(m.mean())}
+
+
+def widened_range(values: Sequence[float], low: float = 0.5, high: float = 99.5) -> list[float]:
+    lo, hi = np.percentile(np.asarray(values, dtype=np.float64), [low, high])
+    pad = RANGE_MARGIN * (hi - lo)
+    return [round(float(lo - pad), 4), round(float(hi + pad), 4)]
+
+
+def greedy_confidence(log_probs, length: int, tokenizer) -> float:
+    """Utterance confidence of the greedy reading of one clip's (T, V) log-probs (0 when it reads nothing)."""
+    from lipread.decoding.greedy import GreedyDecoder
+
+    hyp = GreedyDecoder(tokenizer).decode(log_probs[None, :length], None)[0][0]
+    return hyp.confidence if hyp.confidence is not None else 0.0
+
+
+def direction_scores(model, tokenizer, mouths: Sequence[np.ndarray], forward_log_probs=None, lengths=None):
+    """``(forward, backward)`` greedy confidences of each mouth clip (T, H, W, C) uint8.
+
+    ``forward_log_probs``/``lengths``: the model's outputs on the clips when already computed."""
+    import torch
+
+    from lipread.data.batch import collate
+    from lipread.data.dataset import Sample
+    from lipread.pipelines.decode import run_model
+
+    device = next(model.parameters()).device
+
+    def outputs(clips):
+        batch = collate([Sample(str(i), "", "", np.ascontiguousarray(c), []) for i, c in enumerate(clips)])
+        with torch.no_grad():
+            lp, lens, _ = run_model(model, batch.video.to(device), batch.video_lengths.to(device))
+        return lp, lens
+
+    if forward_log_probs is None:
+        forward_log_probs, lengths = outputs(mouths)
+    back_lp, back_lens = outputs([m[::-1] for m in mouths])
+    return [(greedy_confidence(forward_log_probs[i], int(lengths[i]), tokenizer),
+             greedy_confidence(back_lp[i], int(back_lens[i]), tokenizer)) for i in range(len(mouths))]
+
+
+def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: float | None,
+                    direction: tuple[float, float] | None = None, seconds: float | None = None) -> list[str]:
+    """Warning lines for one file: ``stats`` from :func:`mouth_stats` (the median over its windows),
+    its utterance ``confidence``, its ``direction`` scores (forward, backward) and, for a file read in
+    one window, its length in ``seconds``. No domain section: no warnings."""
+    if not domain:
+        return []
+    out = []
+    labels = {"motion": ("the mouth barely moves" , "the mouth moves far more than in training"),
+              "brightness": ("the mouth region is much darker than in training",
+                             "the mouth region is much brighter than in training (covered or overexposed?)")}
+    for key, (low_text, high_text) in labels.items():
+        rng = domain.get(key)
+        if rng and key in stats:
+            value = stats[key]
+            if value < rng[0]:
+                text = low_text + (" (no speech, a still image or a covered mouth?)" if key == "motion" else "")
+                out.append(f"{text}: {key} {value:.2f}, training clips {rng[0]:.2f}-{rng[1]:.2f}")
+            elif value > rng[1]:
+                out.append(f"{high_text}: {key} {value:.2f}, training clips {rng[0]:.2f}-{rng[1]:.2f}")
+    floor = domain.get("confidence_floor")
+    if floor is not None and confidence is not None and confidence < floor:
+        out.append(f"low confidence {confidence:.2f} (held-out clips of the training domain score at least "
+                   f"{floor:.2f}): the text is likely wrong")
+    margin = domain.get("direction_margin")
+    if margin is not None and direction is not None and direction[1] - direction[0] > margin:
+        out.append(f"the clip reads better backwards than forwards ({direction[1]:.2f} vs {direction[0]:.2f}): "
+                   "not speech of the kind the model was trained on (time-reversed?)")
+    shortest = domain.get("min_seconds")
+    if shortest and seconds is not None and seconds < 0.5 * shortest:
+        out.append(f"the clip is {seconds:.2f} s long; the model was trained on clips of {shortest:.2f} s or more")
+    return out
+
+
+def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "") -> dict:
+    """The ``domain`` section of a checkpoint, from the ``train`` and ``val`` splits of ``cache``.
+
+    Ranges of motion and brightness from the training clips (:func:`widened_range`); the confidence
+    floor is the validation clips' lowest utterance confidence less 0.05 and the direction margin
+    their largest backward-minus-forward score plus 0.05, so no validation clip warns.
+    """
+    import torch
+
+    from lipread.data import PreparedDataset, collate
+    from lipread.pipelines.decode import decode_outputs, run_model
+
+    train = PreparedDataset(cache, split="train", tokenizer=tokenizer, audio=False)
+    stats = [mouth_stats(train.reader.mouth(c)) for c in train.clips]
+    val = PreparedDataset(cache, split="val", tokenizer=tokenizer, audio=False)
+    device = next(model.parameters()).device
+    confidences, gaps = [], []
+    for start in range(0, len(val), 8):
+        samples = [val[i] for i in range(start, min(len(val), start + 8))]
+        batch = collate(samples)
+        with torch.no_grad():
+            outputs = run_model(model, batch.video.to(device), batch.video_lengths.to(device))
+        for nbest in decode_outputs(outputs, decoder, tokenizer):
+            confidences.append(nbest[0].confidence or 0.0)
+        scores = direction_scores(model, tokenizer, [s.video for s in samples], outputs[0], outputs[1])
+        gaps += [b - f for f, b in scores]
+    fps = train.clips[0].fps or 25.0
+    return {
+        "description": description,
+        "motion": widened_range([s["motion"] for s in stats]),
+        "brightness": widened_range([s["brightness"] for s in stats]),
+        "confidence_floor": round(max(0.0, min(confidences) - 0.05), 4),
+        "direction_margin": round(max(gaps) + 0.05, 4),
+        "min_seconds": round(min(train.lengths) / fps, 3),
+        "calibration": {"train_clips": len(train), "val_clips": len(val),
+                        "val_confidence_min": round(min(confidences), 4),
+                        "val_direction_gap_max": round(max(gaps), 4)},
+    }
+
+
+__all__ = ["calibrate_domain", "direction_scores", "domain_warnings", "mouth_stats"]
