@@ -1,0 +1,40 @@
+"""Out-of-domain warnings: each measure warns outside its range and is silent inside it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lipread.pipelines.domain import domain_warnings, mouth_stats, widened_range
+
+DOMAIN = {"motion": [1.0, 4.0], "brightness": [110.0, 160.0], "confidence_floor": 0.5,
+          "direction_margin": 0.05, "min_seconds": 2.9}
+NORMAL = {"motion": 2.2, "brightness": 135.0}
+
+
+def test_inside_the_domain_no_warning():
+    assert domain_warnings(DOMAIN, NORMAL, 0.8, (0.8, 0.6), 3.0) == []
+    assert domain_warnings(None, {"motion": 0.0}, 0.0) == []  # a model without a domain section
+
+
+def test_each_measure_warns_with_its_value_and_range():
+    still = domain_warnings(DOMAIN, {"motion": 0.01, "brightness": 135.0}, 0.8)
+    assert len(still) == 1 and "barely moves" in still[0] and "0.01" in still[0] and "1.00-4.00" in still[0]
+    bright = domain_warnings(DOMAIN, {"motion": 2.0, "brightness": 174.0}, 0.8)
+    assert len(bright) == 1 and "brighter" in bright[0] and "174.00" in bright[0]
+    low = domain_warnings(DOMAIN, NORMAL, 0.3)
+    assert len(low) == 1 and "low confidence 0.30" in low[0]
+    backwards = domain_warnings(DOMAIN, NORMAL, 0.8, (0.6, 0.8))
+    assert len(backwards) == 1 and "backwards" in backwards[0]
+    short = domain_warnings(DOMAIN, NORMAL, 0.8, None, 1.0)
+    assert len(short) == 1 and "1.00 s" in short[0]
+    # a long file read in windows has no single-clip length to check
+    assert domain_warnings(DOMAIN, NORMAL, 0.8, None, None) == []
+
+
+def test_mouth_stats_and_ranges():
+    still = np.full((10, 4, 4, 3), 120, np.uint8)
+    assert mouth_stats(still) == {"motion": 0.0, "brightness": 120.0}
+    moving = np.stack([np.full((4, 4, 3), v, np.uint8) for v in [100, 110] * 5])
+    assert mouth_stats(moving)["motion"] == 10.0
+    lo, hi = widened_range(list(range(101)))
+    assert lo < 0.5 and hi > 99.5 and np.isclose(hi - lo, 2 * 99.0)
