@@ -8,6 +8,7 @@ channels, T frames, H/W pixels, V classes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -16,9 +17,14 @@ from lipread.decoding.align import align_words
 from lipread.types import VIDEO_FPS, Hypothesis
 
 
-def run_model(model: torch.nn.Module, video: torch.Tensor, lengths: torch.Tensor):
+def run_model(model: torch.nn.Module, video: torch.Tensor, lengths: torch.Tensor, flip_average: bool = False):
     """(B, C, T, H, W), (B,) -> (log_probs (B, T', V), out_lengths (B,), align log-probs (B, T', V) or None),
-    all float32 on the CPU."""
+    all float32 on the CPU. ``flip_average``: the posteriors are averaged with those of the mirrored
+    clips (test-time augmentation; the models train with random flips)."""
+    if flip_average:
+        a, b = run_model(model, video, lengths), run_model(model, video.flip(-1), lengths)
+        mean = [None if x is None else torch.logaddexp(x, y) - math.log(2) for x, y in ((a[0], b[0]), (a[2], b[2]))]
+        return mean[0], a[1], mean[1]
     if getattr(model, "has_align_head", False):
         log_probs, out_lengths, align = model(video, lengths, return_align=True)
         align = align.float().cpu()
@@ -39,10 +45,11 @@ def realign(hyp: Hypothesis, align_log_probs, tokenizer, frame_shift: float, tim
 
 @torch.no_grad()
 def decode_batch(model: torch.nn.Module, decoder, tokenizer, video: torch.Tensor, lengths: torch.Tensor,
-                 time_offset: float | Sequence[float] = 0.0, frame_shift: float = 1.0 / VIDEO_FPS
-                 ) -> list[list[Hypothesis]]:
+                 time_offset: float | Sequence[float] = 0.0, frame_shift: float = 1.0 / VIDEO_FPS,
+                 flip_average: bool = False) -> list[list[Hypothesis]]:
     """n-best hypotheses per clip of the batch, with word times (in seconds) and confidences."""
-    return decode_outputs(run_model(model, video, lengths), decoder, tokenizer, time_offset, frame_shift)
+    outputs = run_model(model, video, lengths, flip_average)
+    return decode_outputs(outputs, decoder, tokenizer, time_offset, frame_shift)
 
 
 def decode_outputs(outputs, decoder, tokenizer, time_offset: float | Sequence[float] = 0.0,

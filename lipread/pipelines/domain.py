@@ -54,10 +54,12 @@ def greedy_confidence(log_probs, length: int, tokenizer) -> float:
     return hyp.confidence if hyp.confidence is not None else 0.0
 
 
-def direction_scores(model, tokenizer, mouths: Sequence[np.ndarray], forward_log_probs=None, lengths=None):
+def direction_scores(model, tokenizer, mouths: Sequence[np.ndarray], forward_log_probs=None, lengths=None,
+                     flip_average: bool = False):
     """``(forward, backward)`` greedy confidences of each mouth clip (T, H, W, C) uint8.
 
-    ``forward_log_probs``/``lengths``: the model's outputs on the clips when already computed."""
+    ``forward_log_probs``/``lengths``: the model's outputs on the clips when already computed (with the
+    same ``flip_average`` as :func:`~lipread.pipelines.decode.run_model` is given here)."""
     import torch
 
     from lipread.data.batch import collate
@@ -69,7 +71,7 @@ def direction_scores(model, tokenizer, mouths: Sequence[np.ndarray], forward_log
     def outputs(clips):
         batch = collate([Sample(str(i), "", "", np.ascontiguousarray(c), []) for i, c in enumerate(clips)])
         with torch.no_grad():
-            lp, lens, _ = run_model(model, batch.video.to(device), batch.video_lengths.to(device))
+            lp, lens, _ = run_model(model, batch.video.to(device), batch.video_lengths.to(device), flip_average)
         return lp, lens
 
     if forward_log_probs is None:
@@ -113,7 +115,8 @@ def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: fl
     return out
 
 
-def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "") -> dict:
+def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "", flip_average: bool = False
+                     ) -> dict:
     """The ``domain`` section of a checkpoint, from the ``train`` and ``val`` splits of ``cache``.
 
     Ranges of motion and brightness from the training clips (:func:`widened_range`); the confidence
@@ -134,10 +137,11 @@ def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "
         samples = [val[i] for i in range(start, min(len(val), start + 8))]
         batch = collate(samples)
         with torch.no_grad():
-            outputs = run_model(model, batch.video.to(device), batch.video_lengths.to(device))
+            outputs = run_model(model, batch.video.to(device), batch.video_lengths.to(device), flip_average)
         for nbest in decode_outputs(outputs, decoder, tokenizer):
             confidences.append(nbest[0].confidence or 0.0)
-        scores = direction_scores(model, tokenizer, [s.video for s in samples], outputs[0], outputs[1])
+        scores = direction_scores(model, tokenizer, [s.video for s in samples], outputs[0], outputs[1],
+                                  flip_average)
         gaps += [b - f for f, b in scores]
     fps = train.clips[0].fps or 25.0
     return {

@@ -34,6 +34,8 @@ class DecodeOptions:
     lexicon: str | None = None
     lm_weight: float = 0.5
     word_score: float = 0.0
+    flip_average: bool = False
+    """Test-time augmentation: average the model's posteriors on the clip and its mirror image."""
 
     def build(self, tokenizer, stored: dict[str, Any] | None = None):
         """The decoder; ``lm``/``lexicon`` fall back to ``stored`` (see :func:`stored_decoder`)."""
@@ -66,7 +68,7 @@ def stored_decoder(config: dict[str, Any], model_path: str | os.PathLike) -> dic
         if value and value != "grid" and not os.path.isabs(value):
             value = str(Path(model_path) / value)
         out[key] = value
-    for key in ("beam_size", "lm_weight", "word_score"):
+    for key in ("beam_size", "lm_weight", "word_score", "flip_average"):
         if key in saved:
             out[key] = saved[key]
     return out
@@ -147,7 +149,8 @@ def evaluate(
     for start in tqdm(range(0, len(indices), batch_size), desc="evaluate", unit="batch", dynamic_ncols=True):
         chunk = indices[start : start + batch_size]
         batch = collate([dataset[i] for i in chunk]).to(device)
-        nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths)
+        nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths,
+                              flip_average=options.flip_average)
         for i, uid, text, spk, nbest in zip(chunk, batch.ids, batch.texts, batch.speakers, nbests):
             refs[uid], hyps[uid], speakers[uid], best[uid] = text, nbest[0].text, spk, nbest[0]
             info = dataset.clips[i]

@@ -183,14 +183,15 @@ class Transcriber:
         batch = collate([Sample(str(i), "", "", mouth, []) for i, (_, mouth) in enumerate(items)])
         batch = batch.to(self.loaded.device)
         t0 = time.perf_counter()
-        outputs = run_model(self.loaded.model, batch.video, batch.video_lengths)
+        outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
         t0 = self.times.add("model", t0)
         decoded = decode_outputs(outputs, self.decoder, self.loaded.tokenizer,
                                  time_offset=[win.start for win, _ in items])
         t0 = self.times.add("decoder", t0)
         if self.domain and self.domain.get("direction_margin") is not None:
             self._directions += direction_scores(self.loaded.model, self.loaded.tokenizer,
-                                                 [mouth for _, mouth in items], outputs[0], outputs[1])
+                                                 [mouth for _, mouth in items], outputs[0], outputs[1],
+                                                 self.options.flip_average)
             self.times.add("domain", t0)
         segments = []
         for (win, _), nbest in zip(items, decoded):

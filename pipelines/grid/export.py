@@ -6,8 +6,10 @@
 Writes ``model.safetensors`` (fp16), ``config.json`` (model, vocabulary, crop settings, decoder
 settings with the GRID LM and lexicon copied beside it), ``vocabulary.json``, ``grid_3gram.arpa``
 and ``lexicon.txt``. With ``--cache``, it then evaluates the exported model itself (fp16 weights,
-stored decoder) on ``--split`` of that prepared cache and records WER/CER in ``config.json`` under
-``evaluation``: tests/zoo checks that ``lipread evaluate`` reproduces them. The model card
+stored decoder) on ``--split`` of that prepared cache and records WER/CER (and the word-time error
+against the ``.align`` times) in ``config.json`` under ``evaluation``: tests/zoo checks that
+``lipread evaluate`` reproduces them. It also calibrates the out-of-domain checks on the cache's
+train and val splits (``lipread.pipelines.domain.calibrate_domain``) into ``domain``. The model card
 (``README.md``) is written by hand from RESULTS.md and copied in with ``--card``.
 """
 
@@ -32,6 +34,8 @@ def main() -> None:
     ap.add_argument("--beam-size", type=int, default=20)
     ap.add_argument("--lm-weight", type=float, default=1.0)
     ap.add_argument("--word-score", type=float, default=0.0)
+    ap.add_argument("--flip-average", action="store_true",
+                    help="store test-time flip averaging (posteriors of the clip and its mirror image) with the decoder")
     ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
     ap.add_argument("--cache", default=None, help="a prepared cache to evaluate the exported model on")
     ap.add_argument("--split", default="val")
@@ -44,6 +48,8 @@ def main() -> None:
     if a.decoder == "beam":
         decoder.update(beam_size=a.beam_size, lm=GRID_LM, lexicon=GRID_LEXICON,
                        lm_weight=a.lm_weight, word_score=a.word_score)
+    if a.flip_average:
+        decoder["flip_average"] = True
     keep["decoder"] = decoder
     keep["source_checkpoint"] = str(a.checkpoint)
     card = Path(a.card).read_text() if a.card else None
@@ -58,6 +64,7 @@ def main() -> None:
     print(f"wrote {out} (weights {size / 1e6:.2f} MB, decoder {decoder})")
     if a.cache:
         record_evaluation(out, a.cache, a.split)
+        record_domain(out, a.cache)
 
 
 def record_evaluation(out: Path, cache: str, split: str) -> None:
@@ -68,10 +75,28 @@ def record_evaluation(out: Path, cache: str, split: str) -> None:
     result = evaluate(str(out), cache, split=split, options=DecodeOptions(**stored_decoder(config, out)))
     config["evaluation"] = {"split": split, "clips": len(result.hypotheses), "wer": result.report.wer,
                             "cer": result.report.cer, "decoder": config["decoder"],
+                            "word_times": result.word_times,
                             "data": "GRID speaker 1, the seeded 10% validation split (seed 0)"}
     (out / "config.json").write_text(json.dumps(config, indent=2))
     print(f"{split}: WER {100 * result.report.wer:.2f}%  CER {100 * result.report.cer:.2f}%  "
           f"({len(result.hypotheses)} clips)")
+
+
+def record_domain(out: Path, cache: str) -> None:
+    """Calibrate the out-of-domain checks of the exported model on the cache; store them in config.json."""
+    from lipread.pipelines.domain import calibrate_domain
+    from lipread.pipelines.transcribe import load_model as load_zoo_model
+
+    loaded = load_zoo_model(str(out))
+    options = loaded.decode_options()
+    domain = calibrate_domain(loaded.model, loaded.tokenizer, options.build(loaded.tokenizer), cache,
+                              flip_average=options.flip_average,
+                              description="GRID grammar (command colour preposition letter digit adverb), "
+                                          "GRID speaker 1, frontal 360x288 video, clips of about 3 s")
+    config = json.loads((out / "config.json").read_text())
+    config["domain"] = domain
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    print(f"domain: {json.dumps(domain)}")
 
 
 if __name__ == "__main__":

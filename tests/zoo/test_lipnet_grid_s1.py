@@ -56,7 +56,45 @@ def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path):
     result = evaluate(DEFAULT_MODEL, str(cache), split="val", options=loaded.decode_options())
     assert result.report.wer == pytest.approx(recorded["wer"], abs=1e-9)
     assert result.report.cer == pytest.approx(recorded["cer"], abs=1e-9)
+    # word times follow the speech: median start and end error within 80 ms of the .align times
+    times = result.word_times
+    assert times == recorded["word_times"]
+    assert times["words"] > 300 and times["start_median_ms"] <= 80 and times["end_median_ms"] <= 80, times
+    # confidence separates right from wrong words
+    from lipread.metrics.confidence import auroc, labelled_words
+
+    labelled = [x for uid, hyp in result.best.items()
+                for x in labelled_words(result.references[uid], [(w.word, w.confidence) for w in hyp.words])]
+    right = [c for r, c in labelled if r]
+    wrong = [c for r, c in labelled if not r]
+    assert wrong and sum(right) / len(right) > sum(wrong) / len(wrong) + 0.2
+    assert auroc([r for r, _ in labelled], [c for _, c in labelled]) >= 0.8
     # the card and RESULTS.md quote the same figure
     shown = f"{100 * recorded['wer']:.2f}%"
     for doc in (ZOO / "README.md", REPO / "pipelines" / "grid" / "RESULTS.md"):
         assert shown in doc.read_text(), f"{doc} does not quote WER {shown}"
+
+
+@pytest.mark.grid
+@pytest.mark.slow
+def test_out_of_domain_clips_warn_and_held_out_clips_do_not(grid_dir, tmp_path):
+    from lipread.data import read_corpus
+    from lipread.data.perturb import cover_mouth, reverse, still
+    from lipread.pipelines.transcribe import Transcriber
+
+    val = [e for e in read_corpus("grid", grid_dir, val_fraction=0.1, seed=0) if e.split == "val"][:4]
+    transcriber = Transcriber(DEFAULT_MODEL)
+    try:
+        for e in val:
+            normal = transcriber.transcribe(e.video)
+            assert normal.warnings == [], (e.video, normal.warnings)
+            assert 0.0 <= normal.confidence <= 1.0
+        warned = [bool(transcriber.transcribe(reverse(e.video, tmp_path / f"r{i}.mp4")).warnings)
+                  for i, e in enumerate(val)]
+        assert sum(warned) >= 3, warned
+        t = transcriber.transcribe(still(val[0].video, tmp_path / "still.mp4", index=40))
+        assert any("barely moves" in w for w in t.warnings), t.warnings
+        t = transcriber.transcribe(cover_mouth(val[1].video, tmp_path / "cover.mp4"))
+        assert t.warnings, "a covered mouth must warn"
+    finally:
+        transcriber.close()
