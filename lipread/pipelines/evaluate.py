@@ -1,7 +1,7 @@
 """Evaluate a model on a prepared cache: decode every clip, score WER/CER, write reports.
 
-The hypotheses are written as ``id text`` lines beside the report so that
-``lipread score REF HYP`` reproduces the same numbers.
+The hypotheses are written as ``id text`` lines beside the report (``hyp.txt``, ``ref.txt``) so
+that ``lipread score ref.txt hyp.txt`` reproduces the same numbers.
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from lipread.metrics import ScoreReport, score
 from lipread.metrics.files import write_transcripts
@@ -75,32 +74,53 @@ class EvalResult:
     report: ScoreReport
     references: dict[str, str]
     hypotheses: dict[str, str]
+    split: str = "all"
+    """The split that was scored (``train``/``val``/``test``, or ``all``)."""
+    decode: DecodeOptions | None = None
+    """The decoder settings used (the model's stored ones unless overridden)."""
 
-    def write(self, json_out: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
-        """Write ``OUT`` (summary JSON), ``OUT``-stem ``.utterances.jsonl``, ``.hyp.txt`` and ``.ref.txt``."""
-        json_out = Path(json_out)
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        stem = json_out.with_suffix("")
-        paths = {
-            "json": json_out,
-            "utterances": stem.with_name(stem.name + ".utterances.jsonl"),
-            "hyp": stem.with_name(stem.name + ".hyp.txt"),
-            "ref": stem.with_name(stem.name + ".ref.txt"),
-        }
+    def write(self, out_dir: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
+        """Write ``report.json`` (summary), ``utterances.jsonl``, ``hyp.txt`` and ``ref.txt`` into ``out_dir``."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = {name: out_dir / name for name in ("report.json", "utterances.jsonl", "hyp.txt", "ref.txt")}
+        summary = self.summary(extra)
+        summary["files"] = {k: str(v) for k, v in paths.items() if k != "report.json"}
+        paths["report.json"].write_text(json.dumps(summary, indent=2) + "\n")
+        with open(paths["utterances.jsonl"], "w") as f:
+            for u in self.report.utterances:
+                f.write(json.dumps(u.to_dict()) + "\n")
+        write_transcripts(paths["hyp.txt"], self.hypotheses)
+        write_transcripts(paths["ref.txt"], self.references)
+        return paths
+
+    def summary(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The report without per-utterance rows: rates, counts, per speaker, split and decoder."""
         summary = self.report.to_dict(with_utterances=False)
         summary["per_speaker"] = {
             spk: {"wer": r.wer, "cer": r.cer, "utterances": len(r.utterances)}
             for spk, r in self.report.by_speaker().items()
         }
+        summary["split"] = self.split
+        if self.decode is not None:
+            summary["decoder"] = asdict(self.decode)
         summary.update(extra or {})
-        summary["files"] = {k: str(v) for k, v in paths.items() if k != "json"}
-        json_out.write_text(json.dumps(summary, indent=2))
-        with open(paths["utterances"], "w") as f:
-            for u in self.report.utterances:
-                f.write(json.dumps(u.to_dict()) + "\n")
-        write_transcripts(paths["hyp"], self.hypotheses)
-        write_transcripts(paths["ref"], self.references)
-        return paths
+        return summary
+
+
+def choose_split(counts: dict[str, int], split: str | None) -> str:
+    """``auto``: the held-out split the cache records (``test``, else ``val``), else ``all`` (with a
+    warning: training clips are scored too). ``None`` or ``all``: every clip."""
+    if split in (None, "all"):
+        return "all"
+    if split != "auto":
+        return split
+    for name in ("test", "val"):
+        if counts.get(name):
+            return name
+    log.warning("the cache records no val or test split: scoring all %d clips, training clips included",
+                sum(counts.values()))
+    return "all"
 
 
 @torch.no_grad()
@@ -110,34 +130,55 @@ def evaluate(
     split: str | None = None,
     options: DecodeOptions | None = None,
     batch_size: int = 8,
-    device: str = "cpu",
+    device: str = "auto",
     limit: int = 0,
+    **decode_overrides: Any,
 ) -> EvalResult:
-    """Decode every clip of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name)."""
+    """Decode the clips of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name).
+
+    ``split``: train | val | test | all (None: all) | auto (the held-out split the cache records).
+    ``options``: the decoder (default: the one stored with the model, with ``decode_overrides`` —
+    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score`` — on top), so one model
+    gives one number from ``lipread evaluate`` and ``lipread transcribe``.
+    """
     from lipread.data import PreparedDataset, collate
+    from lipread.device import resolve_device
+    from lipread.errors import UsageError
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
+    from lipread.pipelines.transcribe import resolve_decode_options
+    from lipread.progress import progress_bar
     from lipread.text import Tokenizer
 
-    options = options or DecodeOptions()
+    if int(batch_size) < 1:
+        raise UsageError(f"batch size must be at least 1, not {batch_size}", fix="Use --batch-size 1 or more.")
+    if int(limit) < 0:
+        raise UsageError(f"limit must be 0 (all) or more, not {limit}", fix="Use --limit 0 for every clip.")
+    dev = resolve_device(device)
     path = resolve_model(checkpoint)
-    model, config = load_model(path, device=device)
+    model, config = load_model(path, device=dev)
     tokenizer = Tokenizer.from_dict(config["tokenizer"])
-    dataset = PreparedDataset(cache, split=split, tokenizer=tokenizer)
+    stored = stored_decoder(config, path)
+    if options is not None and any(v is not None for v in decode_overrides.values()):
+        raise UsageError("give either options=DecodeOptions(...) or decoder settings, not both")
+    options = options or resolve_decode_options(stored, **decode_overrides)
+    split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
+    dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer)
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
-    decoder = options.build(tokenizer, stored_decoder(config, path))
+    decoder = options.build(tokenizer, stored)
     indices = list(range(len(dataset)))[: limit or None]
     refs, hyps, speakers = {}, {}, {}
-    for start in tqdm(range(0, len(indices), batch_size), desc="evaluate", unit="batch", dynamic_ncols=True):
-        batch = collate([dataset[i] for i in indices[start : start + batch_size]]).to(device)
+    batches = range(0, len(indices), batch_size)
+    for start in progress_bar(batches, desc="evaluate", unit="batch"):
+        batch = collate([dataset[i] for i in indices[start : start + batch_size]]).to(dev)
         log_probs, out_lengths = model(batch.video, batch.video_lengths)
         for uid, text, spk, nbest in zip(
             batch.ids, batch.texts, batch.speakers, decoder.decode(log_probs.float().cpu(), out_lengths.cpu())
         ):
-            refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text, spk
+            refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text if nbest else "", spk
     ids = list(refs)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
-    return EvalResult(report, refs, hyps)
+    return EvalResult(report, refs, hyps, split=split, decode=options)
 
 
 def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, cache) -> None:
@@ -155,8 +196,13 @@ def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, 
             )
 
 
-def format_summary(report: ScoreReport, top: int = 10) -> str:
-    lines = [f"WER {100 * report.wer:.2f}%  CER {100 * report.cer:.2f}%  ({len(report.utterances)} utterances)"]
+def format_summary(report: ScoreReport, top: int = 10, split: str | None = None,
+                   decode: DecodeOptions | None = None) -> str:
+    what = f"{len(report.utterances)} utterances" + (f" of split {split}" if split else "")
+    if decode is not None:
+        what += f", {decode.decoder} decoder" + (f" (beam {decode.beam_size}{', LM' if decode.lm else ''})"
+                                                if decode.decoder == "beam" else "")
+    lines = [f"WER {100 * report.wer:.2f}%  CER {100 * report.cer:.2f}%  ({what})"]
     speakers = report.by_speaker()
     if len(speakers) > 1 or "" not in speakers:
         lines.append("speaker      WER      CER   utts")
