@@ -141,7 +141,7 @@ def build_config(cls: type[C], data: dict[str, Any] | None, where: str = "") -> 
         key = unknown[0]
         close = difflib.get_close_matches(key, list(fields), n=1)
         hint = f"Did you mean {where}{close[0]}?" if close else f"Known keys: {', '.join(fields)}."
-        raise ConfigError(f"unknown config key {where}{key!r}", fix=hint)
+        raise ConfigError(f"unknown config key {where}{key}", fix=hint)
     kwargs = {}
     for name, value in data.items():
         tp = _resolve_type(hints.get(name))

@@ -15,7 +15,7 @@ log = logging.getLogger("lipread.evaluate")
 
 @click.command("evaluate", context_settings=CONTEXT, short_help="WER/CER of a model on a prepared cache.")
 @click.argument("checkpoint")
-@click.argument("data", type=click.Path(file_okay=False))
+@click.argument("data", type=click.Path())
 @click.option("--split", type=click.Choice(["auto", "train", "val", "test", "all"]), default="auto",
               help="Split of the cache to score; auto = the held-out split the cache records (test, else val).")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
@@ -31,7 +31,7 @@ log = logging.getLogger("lipread.evaluate")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, help="Clips per model call.")
 @click.option("--device", default="auto", help=DEVICE_HELP)
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Score only the first N clips (0 = all).")
-@click.option("-o", "--output-dir", default=None, type=click.Path(file_okay=False),
+@click.option("-o", "--output-dir", default=None, type=click.Path(),
               help="Also write report.json, utterances.jsonl, hyp.txt and ref.txt into this folder "
                    "(created if missing; checked before any work starts).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (the summary of report.json)")

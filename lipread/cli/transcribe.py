@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import click
 
@@ -26,7 +27,7 @@ FORMATS = ["txt", "srt", "vtt", "json"]
 @click.option("-m", "--model", default="lipnet-grid-s1", help="Zoo model name (see `lipread models`) or checkpoint folder.")
 @click.option("-f", "--format", "formats", multiple=True, default=["all"], metavar="FORMAT",
               help="Output format: txt, srt, vtt, json or all; repeat it or give a comma list (-f srt,vtt).")
-@click.option("-o", "--output-dir", default=".", type=click.Path(file_okay=False),
+@click.option("-o", "--output-dir", default=".", type=click.Path(),
               help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.txt ...")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
               help="Decoder. [default: the one stored with the model]")
@@ -69,6 +70,9 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
     options = loaded.decode_options(decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
                                     lm_weight=lm_weight, word_score=word_score)
     transcriber = Transcriber(loaded, options, batch_size=batch_size)
+    log.info("model %s (%s) on %s; %s decoder%s", model, loaded.path, loaded.device, options.decoder,
+             f" (beam {options.beam_size}, LM {options.lm or 'none'}, lexicon {options.lexicon or 'none'})"
+             if options.decoder == "beam" else "")
     writers = get_writers(fmts, output_dir)
     failures: dict[str, str] = {}
     # lines and log records go through tqdm, so they print above the progress bars, not into them
@@ -87,6 +91,7 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
                                                  unit="window", leave=False))
                     bars[0].update(done - bars[0].n)
 
+                t0 = time.perf_counter()
                 try:
                     transcript = transcriber.transcribe(path, progress=progress)
                 except LipreadError as exc:
@@ -97,9 +102,11 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
                     for bar in bars:
                         bar.close()
                     files.update(1)
-                for w in writers:
-                    w.write(transcript)
+                written = [str(w.write(transcript)) for w in writers]
+                log.info("%s: %.2f s of video in %.2f s -> %s", path, transcript.duration,
+                         time.perf_counter() - t0, ", ".join(written))
                 tqdm.write(f"{path}\t{transcript.text}")
         finally:
             transcriber.close()
+    log.debug("seconds per stage: %s", {k: round(v, 3) for k, v in transcriber.times.seconds.items()})
     batch_result(failures, len(videos), "video")

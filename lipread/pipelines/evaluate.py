@@ -165,6 +165,8 @@ def evaluate(
     split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
     dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer)
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
+    log.info("scoring split %s of %s (%d clips) with %s on %s; %s decoder", split, cache, len(dataset), path, dev,
+             options.decoder)
     decoder = options.build(tokenizer, stored)
     indices = list(range(len(dataset)))[: limit or None]
     refs, hyps, speakers = {}, {}, {}
