@@ -39,6 +39,21 @@ class _Formatter(logging.Formatter):
         return f"lipread: {record.levelname.lower()}: {msg}"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (tests swap it)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def setup_logging(verbose: int, quiet: bool) -> None:
     """``-q`` errors only, default warnings, ``-v`` info, ``-vv`` debug (lipread's own loggers; other
     libraries stay at warnings, so ``-vv`` is not flooded by matplotlib or PIL). ``-q`` also turns off
@@ -46,7 +61,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     from lipread.progress import set_progress
 
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_Formatter())
     root = logging.getLogger()
     for h in list(root.handlers):

@@ -3,7 +3,7 @@ work starts, exit 2 for a wrong command line and 1 for a failed input or output,
 overwrites, one output flag, one meaning of --json, help for every option, the logging convention.
 
 The cases that need no real video run everywhere; those that run the model on GRID clips are in
-``test_conventions_grid.py``.
+``tests/pipelines/test_transcribe_conventions.py``.
 """
 
 from __future__ import annotations
