@@ -51,9 +51,20 @@ def _usage_message(exc: click.UsageError, argv: list[str]) -> str:
     return f"{msg}. See '{where} --help'."
 
 
+VERBOSITY = {"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"}
+
+
+def hoist_verbosity(args: list[str]) -> list[str]:
+    """``lipread transcribe x.mp4 -q`` means ``lipread -q transcribe x.mp4``: the verbosity switches may
+    go anywhere before a ``--``."""
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in VERBOSITY]
+    return moved + [a for a in args[:end] if a not in VERBOSITY] + args[end:]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; a :class:`LipreadError` becomes one line on stderr and its exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = hoist_verbosity(list(sys.argv[1:] if argv is None else argv))
     try:
         result = cli.main(args=args, prog_name="lipread", standalone_mode=False)
     except LipreadError as exc:

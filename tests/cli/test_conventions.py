@@ -405,3 +405,14 @@ def test_walk_bad_path_bad_type_unwritable_output(capsys, tmp_path, unwritable, 
         assert all(line.startswith("lipread: ") for line in err.splitlines() if line.strip()), err
         if case == 2:
             assert "cannot write" in lines[0]
+
+
+def test_verbosity_switches_may_follow_the_command(capsys):
+    from lipread.cli.main import hoist_verbosity
+
+    assert hoist_verbosity(["transcribe", "x.mp4", "-q"]) == ["-q", "transcribe", "x.mp4"]
+    assert hoist_verbosity(["score", "a", "--", "-v"]) == ["score", "a", "--", "-v"]
+    assert main(["models", "lipnet_tiny", "-vv"]) == 0
+    assert logging.getLogger("lipread").level == logging.DEBUG
+    main(["models", "lipnet_tiny"])
+    capsys.readouterr()
