@@ -14,7 +14,7 @@ log = logging.getLogger("lipread.cli.crop")
 
 @click.command("crop", context_settings=CONTEXT, short_help="Stable mouth-region clips (lossless) and landmarks.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output-dir", default=".", type=click.Path(),
+@click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
               help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.mkv, clip.npz.")
 @click.option("--preset", default="lipnet", type=click.Choice(["lipnet", "aligned96"]),
               help="lipnet: 100x50 RGB (LipNet); aligned96: 96x96 (modern VSR, crop 88x88 to train).")

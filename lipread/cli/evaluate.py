@@ -22,16 +22,16 @@ log = logging.getLogger("lipread.evaluate")
               help="Decoder. [default: the one stored with the model, as `lipread transcribe` uses]")
 @click.option("--beam-size", type=click.IntRange(min=1), default=None,
               help="Beam width of the beam decoder. [default: the model's, else 10]")
-@click.option("--lm", default=None, help=LM_HELP + " [default: the model's]")
-@click.option("--lexicon", default=None, help=LEXICON_HELP + " [default: the model's]")
+@click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]")
+@click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]")
 @click.option("--lm-weight", type=float, default=None,
               help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]")
 @click.option("--word-score", type=float, default=None,
               help="Score added per word, a bonus against deletions (beam decoder). [default: the model's, else 0]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, help="Clips per model call.")
-@click.option("--device", default="auto", help=DEVICE_HELP)
+@click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Score only the first N clips (0 = all).")
-@click.option("-o", "--output-dir", default=None, type=click.Path(),
+@click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help="Also write report.json, utterances.jsonl, hyp.txt and ref.txt into this folder "
                    "(created if missing; checked before any work starts).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (the summary of report.json)")

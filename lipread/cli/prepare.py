@@ -61,7 +61,7 @@ Examples:
 @click.argument("corpus", type=click.Choice(CORPUS_NAMES))
 @click.argument("root", type=click.Path())
 @click.argument("out", type=click.Path(), required=False)
-@click.option("-o", "--output-dir", default=None, type=click.Path(),
+@click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help=OUTPUT_DIR_HELP + " [default: cache/CORPUS]")
 @click.option("--preset", type=click.Choice(["lipnet", "aligned96"]), default="lipnet",
               help="Mouth crop: lipnet = 100x50 RGB (LipNet), aligned96 = 96x96 aligned (auto_avsr).")

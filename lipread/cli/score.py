@@ -28,7 +28,7 @@ def format_report(report) -> str:
 @click.command("score", context_settings=CONTEXT, short_help="WER/CER of a hypothesis file against a reference.")
 @click.argument("ref", type=click.Path(dir_okay=False, allow_dash=True))
 @click.argument("hyp", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("-o", "--output-dir", default=None, type=click.Path(),
+@click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help="Also write the full report (with every utterance) to score.json in this folder "
                    "(created if missing; checked before any work starts).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (the full report, with every utterance)")

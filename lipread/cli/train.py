@@ -11,7 +11,7 @@ from lipread.cli._common import CONTEXT
 @click.argument("recipe", type=click.Path(dir_okay=False))
 @click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
 @click.option("--resume", is_flag=True, help="Continue the run in the run folder from its newest checkpoint.")
-@click.option("-o", "--output-dir", "--out", "out_dir", default=None, type=click.Path(),
+@click.option("-o", "--output-dir", "--out", "out_dir", metavar="DIR", default=None, type=click.Path(),
               help="Run folder (same as out_dir=DIR; created if missing; checked before any work starts). "
                    "[default: out_dir of the recipe]")
 def command(recipe, overrides, resume, out_dir):

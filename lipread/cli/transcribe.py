@@ -27,19 +27,19 @@ FORMATS = ["txt", "srt", "vtt", "json"]
 @click.option("-m", "--model", default="lipnet-grid-s1", help="Zoo model name (see `lipread models`) or checkpoint folder.")
 @click.option("-f", "--format", "formats", multiple=True, default=["all"], metavar="FORMAT",
               help="Output format: txt, srt, vtt, json or all; repeat it or give a comma list (-f srt,vtt).")
-@click.option("-o", "--output-dir", default=".", type=click.Path(),
+@click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
               help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.txt ...")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
               help="Decoder. [default: the one stored with the model]")
 @click.option("--beam-size", type=click.IntRange(min=1), default=None,
               help="Beam width of the beam decoder. [default: the model's, else 10]")
-@click.option("--lm", default=None, help=LM_HELP + " [default: the model's]")
-@click.option("--lexicon", default=None, help=LEXICON_HELP + " [default: the model's]")
+@click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]")
+@click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]")
 @click.option("--lm-weight", type=float, default=None,
               help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]")
 @click.option("--word-score", type=float, default=None,
               help="Score added per word, a bonus against deletions (beam decoder). [default: the model's, else 0]")
-@click.option("--device", default="auto", help=DEVICE_HELP)
+@click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
 @click.option("--batch-size", type=click.IntRange(min=1), default=4, help="Windows of a long video per model call.")
 def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score, device,
             batch_size):
