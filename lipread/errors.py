@@ -57,6 +57,21 @@ class ConfigError(LipreadError):
     """A configuration key or value is wrong (unknown key, bad type, bad value)."""
 
 
+class UsageError(ConfigError):
+    """The command line (or the arguments of an API call) is wrong: a value out of range, options that
+    do not go together, an unknown device name. The CLI exits 2, as for any usage error."""
+
+    exit_code = 2
+
+
+class OutputError(LipreadError):
+    """An output file or folder cannot be written (no permission, a file in the way, read-only)."""
+
+
+class DeviceError(LipreadError):
+    """The compute device asked for is not there (e.g. CUDA on a CPU-only PyTorch)."""
+
+
 class CheckpointError(LipreadError):
     """A checkpoint or zoo model folder is missing, corrupt, or not a lipread model."""
 

@@ -7,19 +7,21 @@ import os
 
 import click
 
-from lipread.cli._common import CONTEXT, batch_result
+from lipread.cli._common import CONTEXT, OUTPUT_DIR_HELP, batch_result, check_unique_stems
 
 log = logging.getLogger("lipread.cli.crop")
 
 
-@click.command("crop", context_settings=CONTEXT)
+@click.command("crop", context_settings=CONTEXT, short_help="Stable mouth-region clips (lossless) and landmarks.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output-dir", required=True, type=click.Path(file_okay=False), help="Folder for the crops.")
+@click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
+              help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.mkv, clip.npz.")
 @click.option("--preset", default="lipnet", type=click.Choice(["lipnet", "aligned96"]),
               help="lipnet: 100x50 RGB (LipNet); aligned96: 96x96 (modern VSR, crop 88x88 to train).")
 @click.option("--gray", is_flag=True, help="One grey channel instead of RGB.")
 @click.option("--overlay", is_flag=True, help="Also write <name>.overlay.mp4: the source with landmarks and crop box.")
-@click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]), help="Landmark backend.")
+@click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]),
+              help="Landmark backend (mediapipe falls back to opencv on a video where it finds no face).")
 @click.option("--format", "fmt", default="mkv", type=click.Choice(["mkv", "mp4"]),
               help="mkv: FFV1 lossless; mp4: H.264 CRF 0 (lossless YUV 4:4:4).")
 def command(videos, output_dir, preset, gray, overlay, landmarks, fmt):
@@ -29,38 +31,44 @@ def command(videos, output_dir, preset, gray, overlay, landmarks, fmt):
     `landmarks` (T, N, 2) source pixels, `valid` (T,) face found, `transforms` (T, 2, 3) source->crop,
     plus `fps`, `start`, `frame_size`, `preset`, `backend`. A bad file is reported and the rest go on.
     """
-    from tqdm import tqdm
+    from lipread.io.output import ensure_output_dir
+
+    check_unique_stems(videos, output_dir)
+    ensure_output_dir(output_dir, "-o")
+
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from lipread.errors import LipreadError
     from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.progress import progress_bar
 
-    os.makedirs(output_dir, exist_ok=True)
     front = FrontEnd(FrontEndConfig(preset=preset, gray=gray, landmarks=landmarks))
     failures: dict[str, str] = {}
-    files = tqdm(videos, desc="crop", unit="file", disable=len(videos) < 2, position=0)
-    try:
-        for path in files:
-            try:
-                _crop_one(front, path, output_dir, fmt, overlay)
-            except LipreadError as exc:
-                failures[path] = exc.detail
-                log.error("%s", exc.message)
-    finally:
-        front.close()
+    with logging_redirect_tqdm(), progress_bar(videos, desc="crop", unit="file", disable=len(videos) < 2,
+                                               position=0) as files:
+        try:
+            for path in files:
+                try:
+                    _crop_one(front, path, output_dir, fmt, overlay)
+                except LipreadError as exc:
+                    failures[path] = exc.detail
+                    log.error("%s", exc.message)
+        finally:
+            front.close()
     batch_result(failures, len(videos))
 
 
 def _crop_one(front, path: str, output_dir: str, fmt: str, overlay: bool) -> None:
     import numpy as np
-    from tqdm import tqdm
 
     from lipread.io.probe import probe
     from lipread.io.writer import write_video
+    from lipread.progress import progress_bar
 
     info = probe(path)
     total = round(info.duration * 25) if info.duration else None
     stem = os.path.join(output_dir, os.path.splitext(os.path.basename(path))[0])
-    with tqdm(total=total, desc=os.path.basename(path), unit="frame", leave=False, position=1) as bar:
+    with progress_bar(total=total, desc=os.path.basename(path), unit="frame", leave=False, position=1) as bar:
         result = front.process(path, progress=bar.update)
     if result.report is not None and result.report.truncated:
         log.warning("%s: truncated; cropped %d frames, %.2fs lost", path, len(result.valid), result.report.lost_seconds)

@@ -2,40 +2,68 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 import click
 
-from lipread.cli._common import CONTEXT
+from lipread.cli._common import CONTEXT, JSON_HELP, LEXICON_HELP, LM_HELP
+from lipread.device import DEVICE_HELP
+
+log = logging.getLogger("lipread.evaluate")
 
 
-@click.command("evaluate", context_settings=CONTEXT)
+@click.command("evaluate", context_settings=CONTEXT, short_help="WER/CER of a model on a prepared cache.")
 @click.argument("checkpoint")
-@click.argument("data", type=click.Path(file_okay=False))
-@click.option("--split", default=None, help="Split of the cache to score (default: every clip).")
-@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default="greedy")
-@click.option("--beam-size", type=int, default=10)
-@click.option("--lm", type=click.Path(dir_okay=False), default=None, help="n-gram LM (ARPA or KenLM binary).")
-@click.option("--lexicon", type=click.Path(dir_okay=False), default=None, help="Word list: one word a line.")
-@click.option("--lm-weight", type=float, default=0.5)
-@click.option("--word-score", type=float, default=0.0, help="Score added per emitted word (insertion bonus).")
-@click.option("--batch-size", type=int, default=8)
-@click.option("--device", default="cpu")
-@click.option("--limit", type=int, default=0, help="Score only the first N clips (0 = all).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
-              help="Write the report here, with .utterances.jsonl, .hyp.txt and .ref.txt beside it.")
-def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight, word_score, batch_size, device,
-            limit, json_out):
-    """Decode every clip of DATA (a cache from `lipread prepare`) with CHECKPOINT and score WER/CER.
+@click.argument("data", type=click.Path())
+@click.option("--split", type=click.Choice(["auto", "train", "val", "test", "all"]), default="auto",
+              help="Split of the cache to score; auto = the held-out split the cache records (test, else val).")
+@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
+              help="Decoder. [default: the one stored with the model, as `lipread transcribe` uses]")
+@click.option("--beam-size", type=click.IntRange(min=1), default=None,
+              help="Beam width of the beam decoder. [default: the model's, else 10]")
+@click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]")
+@click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]")
+@click.option("--lm-weight", type=float, default=None,
+              help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]")
+@click.option("--word-score", type=float, default=None,
+              help="Score added per word, a bonus against deletions (beam decoder). [default: the model's, else 0]")
+@click.option("--flip-average/--no-flip-average", default=None,
+              help="Average the model's posteriors on each clip and its mirror image. [default: the model's]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, help="Clips per model call.")
+@click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="Score only the first N clips (0 = all).")
+@click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
+              help="Also write report.json, utterances.jsonl, hyp.txt and ref.txt into this folder "
+                   "(created if missing; checked before any work starts).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (the summary of report.json)")
+def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average, batch_size,
+            device, limit, output_dir, as_json):
+    """Decode the clips of DATA (a cache from `lipread prepare`) with CHECKPOINT and score WER/CER.
 
     CHECKPOINT is a checkpoint folder (e.g. runs/x/best) or a zoo model name (e.g. lipnet-grid-s1).
+    Without --split the held-out split the cache records is scored, and the output says which.
+    `lipread score ref.txt hyp.txt` on the written files gives the same numbers.
     """
-    from lipread.pipelines.evaluate import DecodeOptions, evaluate, format_summary
+    from lipread.device import check_device_name
 
-    options = DecodeOptions(decoder, beam_size, lm, lexicon, lm_weight, word_score)
-    result = evaluate(checkpoint, data, split=split, options=options, batch_size=batch_size, device=device,
-                      limit=limit)
-    click.echo(format_summary(result.report, word_times=result.word_times))
-    if json_out:
-        extra = {"checkpoint": str(checkpoint), "data": str(data), "split": split,
-                 "decoder": {"name": decoder, "beam_size": beam_size, "lm": lm, "lexicon": lexicon,
-                             "lm_weight": lm_weight, "word_score": word_score}}
-        result.write(json_out, extra)
+    check_device_name(device)
+    if output_dir:
+        from lipread.io.output import ensure_output_dir
+
+        ensure_output_dir(output_dir, "-o")
+
+    from lipread.pipelines.evaluate import evaluate, format_summary
+
+    result = evaluate(checkpoint, data, split=split, batch_size=batch_size, device=device, limit=limit,
+                      decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon, lm_weight=lm_weight,
+                      word_score=word_score, flip_average=flip_average)
+    extra = {"checkpoint": str(checkpoint), "data": str(data)}
+    if as_json:
+        click.echo(json.dumps(result.summary(extra), indent=2))
+    else:
+        click.echo(format_summary(result.report, split=result.split, decode=result.decode,
+                                  word_times=result.word_times))
+    if output_dir:
+        paths = result.write(output_dir, extra)
+        log.info("report written to %s", paths["report.json"])

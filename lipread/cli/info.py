@@ -7,19 +7,20 @@ import logging
 
 import click
 
-from lipread.cli._common import CONTEXT, batch_result
+from lipread.cli._common import CONTEXT, JSON_HELP, batch_result
 
 log = logging.getLogger("lipread.cli.info")
 
 
-@click.command("info", context_settings=CONTEXT)
+@click.command("info", context_settings=CONTEXT, short_help="Streams, codecs, size, fps, duration; share of frames with a face.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--face", is_flag=True, help="Also run face landmarks and report the share of frames with a face.")
-@click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]), help="Landmark backend for --face.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file instead of text.")
+@click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]),
+              help="Landmark backend for --face (mediapipe falls back to opencv on a video where it finds no face).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (one object per file, one per line)")
 def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
     """Show streams, codecs, resolution, fps, frame count, duration, audio rate and channels of VIDEO files."""
-    from lipread.errors import LipreadError
+    from lipread.errors import LipreadError, NoFaceError
     from lipread.io.probe import probe
 
     failures: dict[str, str] = {}
@@ -28,6 +29,7 @@ def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
         try:
             info = probe(path, count_frames=True)
             data = info.to_dict()
+            data["audio"] = any(s["type"] == "audio" for s in data["streams"])
             if face:
                 from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
 
@@ -36,10 +38,11 @@ def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
                     result = front.process(path)
                     data["face"] = {"frames": int(len(result.valid)), "found": float(result.valid.mean()),
                                     "backend": result.backend}
-                except LipreadError as exc:
-                    if "no face" not in exc.problem:
-                        raise
-                    data["face"] = {"frames": None, "found": 0.0, "backend": landmarks}
+                except NoFaceError:
+                    # every backend was tried (mediapipe, then the opencv fallback) and none found a face
+                    frames = next((s["frames"] for s in data["streams"] if s["type"] == "video"), None)
+                    data["face"] = {"frames": frames, "found": 0.0,
+                                    "backend": landmarks if landmarks == "opencv" else f"{landmarks}, opencv"}
         except LipreadError as exc:
             failures[path] = exc.detail
             log.error("%s", exc.message)
@@ -61,6 +64,8 @@ def _text(data: dict) -> str:
             lines.append(f"  #{s['index']} audio {s['codec']} {s['sample_rate']} Hz, {s['channels']} channel(s)")
         else:
             lines.append(f"  #{s['index']} {s['type']} {s['codec']}")
+    if not data.get("audio"):
+        lines.append("  no audio")
     if "face" in data:
         lines.append(f"  face found in {100 * data['face']['found']:.1f}% of frames ({data['face']['backend']})")
     return "\n".join(lines)

@@ -1,4 +1,8 @@
-"""The `lipread` command: one group, one module per subcommand, errors as one line."""
+"""The `lipread` command: one group, one module per subcommand, errors as one line.
+
+Every error a user can cause prints one line, ``lipread: error: ...``, and exits 2 for a wrong
+command line (unknown option, bad value, out of range) or 1 for an input or output that failed.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +13,70 @@ import click
 
 from lipread import __version__
 from lipread.cli import crop, evaluate, info, models, prepare, score, train, transcribe
-from lipread.cli._common import CONTEXT
+from lipread.cli._common import CONTEXT, setup_logging
 from lipread.errors import LipreadError
 
 SUBCOMMANDS = [transcribe, crop, info, prepare, train, evaluate, score, models]
 
+log = logging.getLogger("lipread")
+
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="lipread")
-@click.option("-v", "--verbose", count=True, help="More diagnostics (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("-v", "--verbose", count=True, help="More diagnostics: -v info, -vv debug.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors (and the results); no progress bars.")
 def cli(verbose: int, quiet: bool):
     """lipread: read lips from video.
 
     Decode a video, find the face, crop the mouth, run a lipreading model and decode text.
+    Run `lipread COMMAND --help` for a command's options and defaults.
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    setup_logging(verbose, quiet)
 
 
 for _module in SUBCOMMANDS:
     cli.add_command(_module.command)
 
 
+def _error(message: str) -> None:
+    click.echo(f"lipread: error: {message}", err=True)
+
+
+def _usage_message(exc: click.UsageError, argv: list[str]) -> str:
+    msg = exc.format_message().rstrip(".")
+    if "--json" in argv and "unexpected extra argument" in msg:
+        msg += " (--json is a switch that prints JSON on stdout; write files with -o DIR)"
+    ctx = exc.ctx
+    where = ctx.command_path if ctx is not None else "lipread"
+    return f"{msg}. See '{where} --help'."
+
+
+VERBOSITY = {"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"}
+
+
+def hoist_verbosity(args: list[str]) -> list[str]:
+    """``lipread transcribe x.mp4 -q`` means ``lipread -q transcribe x.mp4``: the verbosity switches may
+    go anywhere before a ``--``."""
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in VERBOSITY]
+    return moved + [a for a in args[:end] if a not in VERBOSITY] + args[end:]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; a :class:`LipreadError` becomes one line on stderr and its exit code."""
+    args = hoist_verbosity(list(sys.argv[1:] if argv is None else argv))
     try:
-        result = cli.main(args=argv, prog_name="lipread", standalone_mode=False)
+        result = cli.main(args=args, prog_name="lipread", standalone_mode=False)
     except LipreadError as exc:
-        click.echo(f"lipread: error: {exc.message}", err=True)
+        _error(exc.message)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        _error(_usage_message(exc, args))
+        return 2
     except click.ClickException as exc:
-        exc.show()
+        _error(exc.format_message())
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
@@ -50,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
+    except BrokenPipeError:  # `lipread ... | head`: the reader went away; nothing left to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # an output that failed mid-run (disk full, folder removed): no traceback
+        log.debug("OSError", exc_info=True)
+        _error(f"{getattr(exc, 'filename', None) or ''}{': ' if getattr(exc, 'filename', None) else ''}"
+               f"{exc.strerror or exc}. Run with -vv for the details.")
+        return 1
     # with standalone_mode=False click returns (not raises) the code of a ``click.exceptions.Exit``
     return result if isinstance(result, int) else 0
 

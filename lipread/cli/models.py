@@ -1,16 +1,18 @@
-"""`lipread models [PATTERN]`: list registered models with parameter count and expected input.
+"""`lipread models [PATTERN]`: the zoo's trained models and the registered architectures.
 
-Models are built on the ``meta`` device (shapes only, no memory, no initialisation), so listing the
-138 M-parameter VGGs is instant.
+Trained models (what ``-m NAME`` loads) show the WER their card records, their size and the folder
+they were found in. Architectures show their parameter count and expected input; they are built on the
+``meta`` device (shapes only, no memory, no initialisation), so listing the 138 M-parameter VGGs is instant.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import click
 
-from lipread.cli._common import CONTEXT
+from lipread.cli._common import CONTEXT, JSON_HELP
 
 
 def describe(name: str) -> dict:
@@ -30,32 +32,70 @@ def describe(name: str) -> dict:
     }
 
 
-@click.command("models", context_settings=CONTEXT)
+def describe_trained(name: str) -> dict:
+    """``{"name", "architecture", "wer", "cer", "evaluated_on", "size_bytes", "path"}`` of zoo model ``name``."""
+    from lipread.models.zoo import resolve_model
+
+    path = resolve_model(name)
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    evaluation = config.get("evaluation") or {}
+    metrics = config.get("metrics") or {}
+    wer = evaluation.get("wer", metrics.get("val_wer"))
+    size = sum(p.stat().st_size for p in path.glob("*.safetensors"))
+    return {
+        "name": name,
+        "architecture": (config.get("model") or {}).get("name", "?"),
+        "wer": wer,
+        "cer": evaluation.get("cer", metrics.get("val_cer")),
+        "evaluated_on": evaluation.get("data") or (f"{evaluation.get('clips')} clips" if evaluation else None),
+        "size_bytes": size,
+        "path": str(path.resolve()),
+    }
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return [line(headers).rstrip()] + [line(r).rstrip() for r in rows]
+
+
+@click.command("models", context_settings=CONTEXT, short_help="Trained models (the zoo) and architectures.")
 @click.argument("pattern", default="*")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help=JSON_HELP + ' ({"trained": [...], "architectures": [...]})')
 def command(pattern: str, as_json: bool):
-    """List registered models matching PATTERN (shell-style, e.g. 'resnet*') with their parameter
-    count and expected input shape (B batch, C channels, T frames, H, W)."""
+    """List the trained models of the zoo (name for -m, WER on its card, size, where it was found) and
+    the registered architectures (parameter count, expected input shape: B batch, C channels, T frames,
+    H, W) whose names match PATTERN (shell-style, e.g. 'resnet*')."""
     from lipread.errors import ConfigError
     from lipread.models.registry import list_models
+    from lipread.models.zoo import list_zoo
 
+    trained = [describe_trained(n) for n in list_zoo() if fnmatch.fnmatch(n, pattern)]
     names = list_models(pattern)
-    if not names:
-        raise ConfigError(
-            f"no registered model matches {pattern!r}", fix="Run `lipread models` to see them all."
-        )
+    if not names and not trained:
+        raise ConfigError(f"no trained model or registered architecture matches {pattern!r}",
+                          fix="Run `lipread models` to see them all.")
     rows = [describe(n) for n in names]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps({"trained": trained, "architectures": rows}, indent=2))
         return
-    widths = [max(len(h), *(len(str(v)) for v in col)) for h, col in zip(
-        ("model", "params", "input"),
-        ([r["name"] for r in rows], [f"{r['params']:,}" for r in rows], [r["input"] for r in rows]),
-        strict=True,
-    )]  # fmt: skip
-    click.echo(f"{'model':<{widths[0]}}  {'params':>{widths[1]}}  {'input':<{widths[2]}}  description")
-    for r in rows:
-        params = f"{r['params']:,}"
-        click.echo(
-            f"{r['name']:<{widths[0]}}  {params:>{widths[1]}}  {r['input']:<{widths[2]}}  {r['description']}"
-        )
+    if trained:
+        click.echo("trained models (use with -m NAME):")
+        table = [(t["name"], t["architecture"], "?" if t["wer"] is None else f"{100 * t['wer']:.2f}%",
+                  f"{t['size_bytes'] / 1e6:.1f} MB", t["path"]) for t in trained]
+        for line in _table(("model", "architecture", "WER", "size", "found in"), table, {2, 3}):
+            click.echo("  " + line)
+    if rows:
+        if trained:
+            click.echo("")
+        click.echo("architectures (train them with a recipe):")
+        table = [(r["name"], f"{r['params']:,}", r["input"], r["description"]) for r in rows]
+        for line in _table(("model", "params", "input", "description"), table, {1}):
+            click.echo("  " + line)

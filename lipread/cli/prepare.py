@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from lipread.cli._common import CONTEXT, batch_result
+from lipread.cli._common import CONTEXT, OUTPUT_DIR_HELP, batch_result
 
 log = logging.getLogger("lipread.cli.prepare")
 
@@ -42,28 +42,33 @@ def corpus_settings(corpus: str, options: dict) -> dict:
 @click.command(
     "prepare",
     context_settings=CONTEXT,
+    short_help="A resumable training cache of mouth crops from a corpus.",
     help="""Prepare a corpus into a training cache: crop the mouth of every clip (and compute audio
-features with --audio) and write them as memory-mappable shards in OUT.
+features with --audio) and write them as memory-mappable shards in the output folder (-o; the old
+positional OUT still works).
 
 CORPUS is grid, lrs2, lrs3 or manifest (ROOT is then a .csv/.jsonl file with path,text[,speaker,start,end]).
-A rerun into the same OUT skips the clips already there, so an interrupted run just continues.
-Clips that fail are listed with the reason in OUT/failures.tsv and the exit code is 1.
+A rerun into the same folder skips the clips already there, so an interrupted run just continues.
+Clips that fail are reported, listed with the reason in failures.tsv in the cache, and the exit code is 1.
 
 \b
 Examples:
-  lipread prepare grid data/grid cache/grid --workers 2 --audio
-  lipread prepare grid data/grid cache/grid_ovl --split overlapped --val-fraction 0
-  lipread prepare lrs3 data/lrs3 cache/lrs3 --preset aligned96 --gray --option max_seconds=10 --shard 3/16
+  lipread prepare grid data/grid -o cache/grid --workers 2 --audio
+  lipread prepare grid data/grid -o cache/grid_ovl --split overlapped --val-fraction 0
+  lipread prepare lrs3 data/lrs3 -o cache/lrs3 --preset aligned96 --gray --option max_seconds=10 --shard 3/16
 """,
 )
 @click.argument("corpus", type=click.Choice(CORPUS_NAMES))
-@click.argument("root", type=click.Path(exists=True))
-@click.argument("out", type=click.Path(file_okay=False))
+@click.argument("root", type=click.Path())
+@click.argument("out", type=click.Path(), required=False)
+@click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
+              help=OUTPUT_DIR_HELP + " [default: cache/CORPUS]")
 @click.option("--preset", type=click.Choice(["lipnet", "aligned96"]), default="lipnet",
               help="Mouth crop: lipnet = 100x50 RGB (LipNet), aligned96 = 96x96 aligned (auto_avsr).")
 @click.option("--gray", is_flag=True, help="Store grayscale crops (1 channel).")
 @click.option("--audio", is_flag=True, help="Also compute and store audio features (4 per video frame).")
-@click.option("--landmarks", default="mediapipe", help="Landmark backend (mediapipe, falls back to opencv).")
+@click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]),
+              help="Landmark backend (mediapipe falls back to opencv on a clip where it finds no face).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, help="Parallel worker processes.")
 @click.option("--shard", "shard_spec", metavar="I/N", default=None,
               help="Only the clips whose id hashes to shard I of N (for cluster job arrays; 0-based).")
@@ -79,9 +84,16 @@ Examples:
 @click.option("--shard-clips", type=click.IntRange(min=1), default=256, help="Clips per shard file of the cache.")
 @click.option("--processor", default=None, hidden=True,
               help="module:function making the per-clip processor from the front-end config (tests, custom front ends).")
-def command(corpus, root, out, preset, gray, audio, landmarks, workers, shard_spec, protocol, val_fraction,
+def command(corpus, root, out, output_dir, preset, gray, audio, landmarks, workers, shard_spec, protocol, val_fraction,
             split_seed, limit, options, shard_clips, processor):
     from pathlib import Path
+
+    from lipread.errors import UsageError
+    from lipread.io.output import ensure_output_dir
+
+    if out and output_dir and Path(out) != Path(output_dir):
+        raise UsageError(f"two output folders given: OUT {out} and -o {output_dir}", fix="Give only -o DIR.")
+    out = output_dir or out or str(Path("cache") / corpus)
 
     from lipread.data.corpora import read_corpus
     from lipread.data.prepare import DEFAULT_FACTORY, prepare, write_summary
@@ -90,6 +102,7 @@ def command(corpus, root, out, preset, gray, audio, landmarks, workers, shard_sp
 
     shard = parse_shard(shard_spec)
     reader_options = _parse_options(options)
+    ensure_output_dir(out, "-o")
     if "seed" in corpus_settings(corpus, {}):
         reader_options.setdefault("seed", split_seed)
     if protocol is not None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import click
 
-from lipread.cli._common import CONTEXT
+from lipread.cli._common import CONTEXT, JSON_HELP
+
+log = logging.getLogger("lipread.score")
 
 
 def format_report(report) -> str:
@@ -22,27 +25,42 @@ def format_report(report) -> str:
     return "\n".join(lines)
 
 
-@click.command("score", context_settings=CONTEXT)
-@click.argument("ref", type=click.Path(dir_okay=False))
-@click.argument("hyp", type=click.Path(dir_okay=False))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the full report (JSON) here.")
+@click.command("score", context_settings=CONTEXT, short_help="WER/CER of a hypothesis file against a reference.")
+@click.argument("ref", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("hyp", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
+              help="Also write the full report (with every utterance) to score.json in this folder "
+                   "(created if missing; checked before any work starts).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (the full report, with every utterance)")
 @click.option("--no-normalize", is_flag=True, help="Score text as written (only whitespace is collapsed).")
-def command(ref, hyp, json_out, no_normalize):
+def command(ref, hyp, output_dir, as_json, no_normalize):
     """Score HYP against REF: corpus WER and CER.
 
-    Each file holds `utterance-id text` lines, or JSONL with `id` and `text`; lines are matched
-    by id. Text is lower-cased and stripped of punctuation before scoring unless --no-normalize.
+    Each file holds `id text` lines, `id<TAB>text` lines (what `lipread transcribe` prints) or JSONL
+    with `id` and `text`; `-` reads stdin, so `lipread transcribe *.mp4 | lipread score ref.txt -`
+    works. Lines are matched by id; a video path matches the id that is its file name without
+    extension. Text is lower-cased and stripped of punctuation before scoring unless --no-normalize.
     """
+    from lipread.errors import UsageError
     from lipread.metrics import score
     from lipread.metrics.files import match_ids, read_transcripts
 
+    if ref == "-" and hyp == "-":
+        raise UsageError("REF and HYP cannot both be stdin (-)", fix="Give at least one of them as a file.")
+    if output_dir:
+        from lipread.io.output import ensure_output_dir
+
+        ensure_output_dir(output_dir, "-o")
     refs, hyps = read_transcripts(ref), read_transcripts(hyp)
     ids = match_ids(refs, hyps, ref, hyp)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, normalizer=_norm(no_normalize))
-    click.echo(format_report(report))
-    if json_out:
-        with open(json_out, "w", encoding="utf-8") as f:
-            json.dump(report.to_dict(), f, indent=2)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else format_report(report))
+    if output_dir:
+        from pathlib import Path
+
+        out = Path(output_dir) / "score.json"
+        out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        log.info("report written to %s", out)
 
 
 def _norm(no_normalize: bool):

@@ -3,63 +3,113 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import click
 
-from lipread.cli._common import CONTEXT, batch_result
+from lipread.cli._common import (
+    CONTEXT,
+    LEXICON_HELP,
+    LM_HELP,
+    OUTPUT_DIR_HELP,
+    batch_result,
+    check_unique_stems,
+)
+from lipread.device import DEVICE_HELP
 
 log = logging.getLogger("lipread.transcribe")
 
+FORMATS = ["txt", "srt", "vtt", "json"]
 
-@click.command("transcribe", context_settings=CONTEXT)
+
+@click.command("transcribe", context_settings=CONTEXT, short_help="Text and subtitles (with word times) from videos.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-m", "--model", default="lipnet-grid-s1", help="Zoo model name or checkpoint folder.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json", "all"]), default="all",
-              help="Output format(s).")
-@click.option("-o", "--output-dir", default=".", type=click.Path(file_okay=False),
-              help="Folder for the output files (named after each input: clip.mp4 -> clip.txt ...).")
+@click.option("-m", "--model", default="lipnet-grid-s1", help="Zoo model name (see `lipread models`) or checkpoint folder.")
+@click.option("-f", "--format", "formats", multiple=True, default=["all"], metavar="FORMAT",
+              help="Output format: txt, srt, vtt, json or all; repeat it or give a comma list (-f srt,vtt).")
+@click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
+              help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.txt ...")
 @click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
-              help="Decoder (default: the one stored with the model).")
-@click.option("--beam-size", type=int, default=None, help="Beam width (default: the model's, else 10).")
-@click.option("--lm", type=click.Path(dir_okay=False), default=None, help="n-gram LM (ARPA or KenLM binary).")
-@click.option("--lexicon", type=click.Path(dir_okay=False), default=None, help="Word list, one word a line.")
-@click.option("--lm-weight", type=float, default=None)
-@click.option("--word-score", type=float, default=None)
-@click.option("--device", default="cpu", help="cpu | cuda | cuda:N")
-@click.option("--batch-size", type=int, default=4, help="Windows of a long video per model call.")
-def command(videos, model, fmt, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score, device,
-            batch_size):
+              help="Decoder. [default: the one stored with the model]")
+@click.option("--beam-size", type=click.IntRange(min=1), default=None,
+              help="Beam width of the beam decoder. [default: the model's, else 10]")
+@click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]")
+@click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]")
+@click.option("--lm-weight", type=float, default=None,
+              help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]")
+@click.option("--word-score", type=float, default=None,
+              help="Score added per word, a bonus against deletions (beam decoder). [default: the model's, else 0]")
+@click.option("--flip-average/--no-flip-average", default=None,
+              help="Average the model's posteriors on each clip and its mirror image. [default: the model's]")
+@click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, help="Windows of a long video per model call.")
+def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average,
+            device, batch_size):
     """Transcribe VIDEO files: text and subtitles with word times.
 
     The default model reads GRID-grammar sentences of GRID speaker 1 (see models/lipnet-grid-s1).
-    Prints `path<TAB>text` per video; a file that fails is reported and the others go on (exit 1).
+    Prints `path<TAB>text` per video on stdout (what `lipread score REF -` reads), and writes the
+    formats asked for into the output folder. A file that fails is reported and the others go on (exit 1).
     """
+    from lipread.cli._common import split_formats
+    from lipread.device import check_device_name
+    from lipread.io.output import ensure_output_dir
+
+    fmts = split_formats(formats, FORMATS)
+    check_device_name(device)
+    check_unique_stems(videos, output_dir)
+    ensure_output_dir(output_dir, "-o")
+
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from lipread.errors import LipreadError
     from lipread.pipelines.transcribe import Transcriber, load_model
     from lipread.pipelines.writers import get_writers
+    from lipread.progress import progress_bar
 
     loaded = load_model(model, device)
     options = loaded.decode_options(decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
-                                    lm_weight=lm_weight, word_score=word_score)
+                                    lm_weight=lm_weight, word_score=word_score,
+                                    flip_average=flip_average)
     transcriber = Transcriber(loaded, options, batch_size=batch_size)
-    writers = get_writers(fmt, output_dir)
+    log.info("model %s (%s) on %s; %s decoder%s", model, loaded.path, loaded.device, options.decoder,
+             f" (beam {options.beam_size}, LM {options.lm or 'none'}, lexicon {options.lexicon or 'none'})"
+             if options.decoder == "beam" else "")
+    writers = get_writers(fmts, output_dir)
     failures: dict[str, str] = {}
-    # lines and log records go through tqdm, so they print above the progress bar, not into it
-    with logging_redirect_tqdm():
+    # lines and log records go through tqdm, so they print above the progress bars, not into them
+    with logging_redirect_tqdm(), progress_bar(total=len(videos), desc="transcribe", unit="file",
+                                               disable=len(videos) < 2) as files:
         try:
-            for path in tqdm(videos, desc="transcribe", unit="file", disable=len(videos) < 2, dynamic_ncols=True):
+            for path in videos:
+                bars: list = []
+
+                def progress(done: int, total: int, path=path, bars=bars) -> None:
+                    # a long video (read in several windows) gets its own bar
+                    if total < 2:
+                        return
+                    if not bars:
+                        bars.append(progress_bar(total=total, desc=click.format_filename(path, shorten=True),
+                                                 unit="window", leave=False))
+                    bars[0].update(done - bars[0].n)
+
+                t0 = time.perf_counter()
                 try:
-                    transcript = transcriber.transcribe(path)
+                    transcript = transcriber.transcribe(path, progress=progress)
                 except LipreadError as exc:
                     failures[path] = exc.detail
                     log.error("%s", exc.message)
                     continue
-                for w in writers:
-                    w.write(transcript)
+                finally:
+                    for bar in bars:
+                        bar.close()
+                    files.update(1)
+                written = [str(w.write(transcript)) for w in writers]
+                log.info("%s: %.2f s of video in %.2f s -> %s", path, transcript.duration,
+                         time.perf_counter() - t0, ", ".join(written))
                 tqdm.write(f"{path}\t{transcript.text}")
         finally:
             transcriber.close()
+    log.debug("seconds per stage: %s", {k: round(v, 3) for k, v in transcriber.times.seconds.items()})
     batch_result(failures, len(videos), "video")

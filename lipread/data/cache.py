@@ -144,8 +144,8 @@ def ensure_cache_config(out: Path, config: dict[str, Any]) -> None:
     diff = _differences(old, meta)
     if diff:
         raise ConfigError(
-            f"the cache was prepared with different settings ({', '.join(diff)}: "
-            f"{json.dumps({k: _get(old, k) for k in diff})} now {json.dumps({k: _get(meta, k) for k in diff})})",
+            "the cache was prepared with different settings ("
+            + "; ".join(f"{k} was {json.dumps(_get(old, k))}, now {json.dumps(_get(meta, k))}" for k in diff) + ")",
             out,
             "Prepare into a new folder, or rerun with the original settings.",
         )

@@ -69,7 +69,8 @@ class PreparedDataset(torch.utils.data.Dataset):
         self.clips: list[ClipInfo] = [c for c in self.reader.clips if split is None or c.split == split]
         if not self.clips:
             counts = self.split_counts()
-            raise DataError(f"no clips in split {split!r} (the cache has {counts or 'no clips'})", cache_dir,
+            has = ", ".join(f"{n} {name}" for name, n in counts.items()) or "no clips"
+            raise DataError(f"no clips in split {split!r} (the cache has {has})", cache_dir,
                             "Check the split name, or prepare the corpus with a validation fraction.")
         config = self.reader.config
         corpus = config.get("corpus", {}).get("name", "")

@@ -149,7 +149,7 @@ def prepare(
     ``corpus`` (name and split options) and ``frontend_config`` are stored in ``cache.json``; a
     rerun with different ones is a ConfigError. ``workers > 1`` uses a spawn-context process pool.
     """
-    from tqdm import tqdm
+    from lipread.progress import progress_bar
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -164,13 +164,14 @@ def prepare(
             summary.already_done += 1
         elif e.error:
             summary.failures[e.record.id] = (e.record.video, e.error)
+            log.error("clip %s (%s): %s", e.record.id, e.record.video, e.error)
         else:
             pending.append(e)
     log.info("%d clips: %d already prepared, %d to do, %d unreadable", len(chosen), summary.already_done,
              len(pending), len(summary.failures))
     tag = "all" if shard is None else f"s{shard[0]}of{shard[1]}"
     writer = ShardWriter(out, tag, max_clips=shard_clips, max_seconds=flush_seconds)
-    bar = tqdm(total=len(pending), desc="prepare", unit="clip", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(pending), desc="prepare", unit="clip", disable=not progress)
 
     def handle(entry: Entry, status: str, payload) -> None:
         if status == "ok":
@@ -178,6 +179,7 @@ def prepare(
             summary.done += 1
         else:
             summary.failures[entry.record.id] = (entry.record.video, payload)
+            log.error("clip %s: %s", entry.record.id, payload)
         bar.update(1)
         bar.set_postfix(failed=len(summary.failures), refresh=False)
 

@@ -1,7 +1,7 @@
 """Evaluate a model on a prepared cache: decode every clip, score WER/CER, write reports.
 
-The hypotheses are written as ``id text`` lines beside the report so that
-``lipread score REF HYP`` reproduces the same numbers.
+The hypotheses are written as ``id text`` lines beside the report (``hyp.txt``, ``ref.txt``) so
+that ``lipread score ref.txt hyp.txt`` reproduces the same numbers.
 """
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from lipread.metrics import ScoreReport, score
 from lipread.metrics.files import write_transcripts
@@ -79,33 +78,24 @@ class EvalResult:
     report: ScoreReport
     references: dict[str, str]
     hypotheses: dict[str, str]
+    split: str = "all"
+    """The split that was scored (``train``/``val``/``test``, or ``all``)."""
+    decode: DecodeOptions | None = None
+    """The decoder settings used (the model's stored ones unless overridden)."""
     best: dict[str, Hypothesis] = field(default_factory=dict)
     """The best hypothesis of each utterance (word times and confidences)."""
     word_times: dict | None = None
     """Word-time error on correctly read words (:func:`word_time_report`) when the corpus has word times."""
 
-    def write(self, json_out: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
-        """Write ``OUT`` (summary JSON), ``OUT``-stem ``.utterances.jsonl``, ``.hyp.txt`` and ``.ref.txt``."""
-        json_out = Path(json_out)
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        stem = json_out.with_suffix("")
-        paths = {
-            "json": json_out,
-            "utterances": stem.with_name(stem.name + ".utterances.jsonl"),
-            "hyp": stem.with_name(stem.name + ".hyp.txt"),
-            "ref": stem.with_name(stem.name + ".ref.txt"),
-        }
-        summary = self.report.to_dict(with_utterances=False)
-        summary["per_speaker"] = {
-            spk: {"wer": r.wer, "cer": r.cer, "utterances": len(r.utterances)}
-            for spk, r in self.report.by_speaker().items()
-        }
-        if self.word_times is not None:
-            summary["word_times"] = self.word_times
-        summary.update(extra or {})
-        summary["files"] = {k: str(v) for k, v in paths.items() if k != "json"}
-        json_out.write_text(json.dumps(summary, indent=2))
-        with open(paths["utterances"], "w") as f:
+    def write(self, out_dir: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
+        """Write ``report.json`` (summary), ``utterances.jsonl``, ``hyp.txt`` and ``ref.txt`` into ``out_dir``."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = {name: out_dir / name for name in ("report.json", "utterances.jsonl", "hyp.txt", "ref.txt")}
+        summary = self.summary(extra)
+        summary["files"] = {k: str(v) for k, v in paths.items() if k != "report.json"}
+        paths["report.json"].write_text(json.dumps(summary, indent=2) + "\n")
+        with open(paths["utterances.jsonl"], "w") as f:
             for u in self.report.utterances:
                 row = u.to_dict()
                 hyp = self.best.get(u.id)
@@ -114,9 +104,39 @@ class EvalResult:
                     row["words"] = [{"word": w.word, "start": w.start, "end": w.end, "confidence": w.confidence}
                                     for w in hyp.words]
                 f.write(json.dumps(row) + "\n")
-        write_transcripts(paths["hyp"], self.hypotheses)
-        write_transcripts(paths["ref"], self.references)
+        write_transcripts(paths["hyp.txt"], self.hypotheses)
+        write_transcripts(paths["ref.txt"], self.references)
         return paths
+
+    def summary(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The report without per-utterance rows: rates, counts, per speaker, split and decoder."""
+        summary = self.report.to_dict(with_utterances=False)
+        summary["per_speaker"] = {
+            spk: {"wer": r.wer, "cer": r.cer, "utterances": len(r.utterances)}
+            for spk, r in self.report.by_speaker().items()
+        }
+        summary["split"] = self.split
+        if self.word_times is not None:
+            summary["word_times"] = self.word_times
+        if self.decode is not None:
+            summary["decoder"] = asdict(self.decode)
+        summary.update(extra or {})
+        return summary
+
+
+def choose_split(counts: dict[str, int], split: str | None) -> str:
+    """``auto``: the held-out split the cache records (``test``, else ``val``), else ``all`` (with a
+    warning: training clips are scored too). ``None`` or ``all``: every clip."""
+    if split in (None, "all"):
+        return "all"
+    if split != "auto":
+        return split
+    for name in ("test", "val"):
+        if counts.get(name):
+            return name
+    log.warning("the cache records no val or test split: scoring all %d clips, training clips included",
+                sum(counts.values()))
+    return "all"
 
 
 @torch.no_grad()
@@ -126,33 +146,59 @@ def evaluate(
     split: str | None = None,
     options: DecodeOptions | None = None,
     batch_size: int = 8,
-    device: str = "cpu",
+    device: str = "auto",
     limit: int = 0,
+    **decode_overrides: Any,
 ) -> EvalResult:
-    """Decode every clip of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name)."""
+    """Decode the clips of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name).
+
+    ``split``: train | val | test | all (None: all) | auto (the held-out split the cache records).
+    ``options``: the decoder (default: the one stored with the model, with ``decode_overrides`` —
+    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score`` — on top), so one model
+    gives one number from ``lipread evaluate`` and ``lipread transcribe``.
+    """
     from lipread.data import PreparedDataset, collate
+    from lipread.device import resolve_device
+    from lipread.errors import UsageError
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
     from lipread.pipelines.decode import decode_batch
+    from lipread.pipelines.transcribe import resolve_decode_options
+    from lipread.progress import progress_bar
     from lipread.text import Tokenizer
 
-    options = options or DecodeOptions()
+    if int(batch_size) < 1:
+        raise UsageError(f"batch size must be at least 1, not {batch_size}", fix="Use --batch-size 1 or more.")
+    if int(limit) < 0:
+        raise UsageError(f"limit must be 0 (all) or more, not {limit}", fix="Use --limit 0 for every clip.")
+    dev = resolve_device(device)
     path = resolve_model(checkpoint)
-    model, config = load_model(path, device=device)
+    model, config = load_model(path, device=dev)
     tokenizer = Tokenizer.from_dict(config["tokenizer"])
-    dataset = PreparedDataset(cache, split=split, tokenizer=tokenizer)
+    stored = stored_decoder(config, path)
+    if options is not None and any(v is not None for v in decode_overrides.values()):
+        raise UsageError("give either options=DecodeOptions(...) or decoder settings, not both")
+    options = options or resolve_decode_options(stored, **decode_overrides)
+    split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
+    dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer)
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
-    decoder = options.build(tokenizer, stored_decoder(config, path))
+    log.info("scoring split %s of %s (%d clips) with %s on %s; %s decoder", split, cache, len(dataset), path, dev,
+             options.decoder)
+    decoder = options.build(tokenizer, stored)
     indices = list(range(len(dataset)))[: limit or None]
     refs, hyps, speakers, best = {}, {}, {}, {}
     time_errors: list[tuple[float, float]] = []
-    for start in tqdm(range(0, len(indices), batch_size), desc="evaluate", unit="batch", dynamic_ncols=True):
+    batches = range(0, len(indices), batch_size)
+    for start in progress_bar(batches, desc="evaluate", unit="batch"):
         chunk = indices[start : start + batch_size]
-        batch = collate([dataset[i] for i in chunk]).to(device)
+        batch = collate([dataset[i] for i in chunk]).to(dev)
         nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths,
                               flip_average=options.flip_average)
         for i, uid, text, spk, nbest in zip(chunk, batch.ids, batch.texts, batch.speakers, nbests):
-            refs[uid], hyps[uid], speakers[uid], best[uid] = text, nbest[0].text, spk, nbest[0]
+            refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text if nbest else "", spk
+            if not nbest:
+                continue
+            best[uid] = nbest[0]
             info = dataset.clips[i]
             if info.words:  # reference word times, on the clip's clock
                 offset = info.start or 0.0
@@ -160,7 +206,8 @@ def evaluate(
                 time_errors += matched_word_errors(ref_words, nbest[0].words)
     ids = list(refs)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
-    return EvalResult(report, refs, hyps, best, word_time_report(time_errors) if time_errors else None)
+    return EvalResult(report, refs, hyps, split=split, decode=options, best=best,
+                      word_times=word_time_report(time_errors) if time_errors else None)
 
 
 def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, cache) -> None:
@@ -178,8 +225,13 @@ def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, 
             )
 
 
-def format_summary(report: ScoreReport, top: int = 10, word_times: dict | None = None) -> str:
-    lines = [f"WER {100 * report.wer:.2f}%  CER {100 * report.cer:.2f}%  ({len(report.utterances)} utterances)"]
+def format_summary(report: ScoreReport, top: int = 10, split: str | None = None,
+                   decode: DecodeOptions | None = None, word_times: dict | None = None) -> str:
+    what = f"{len(report.utterances)} utterances" + (f" of split {split}" if split else "")
+    if decode is not None:
+        what += f", {decode.decoder} decoder" + (f" (beam {decode.beam_size}{', LM' if decode.lm else ''})"
+                                                if decode.decoder == "beam" else "")
+    lines = [f"WER {100 * report.wer:.2f}%  CER {100 * report.cer:.2f}%  ({what})"]
     if word_times and word_times.get("words"):
         w = word_times
         lines.append(f"word times on {w['words']} correctly read words: start error median {w['start_median_ms']:.0f} ms "

@@ -47,22 +47,60 @@ class LoadedModel:
     """Length of the clips the model was trained on: longer videos are read in windows of this length."""
 
     def decode_options(self, **overrides: Any) -> DecodeOptions:
-        """The decoder settings stored with the model (:func:`stored_decoder`), then ``overrides``."""
-        opts = stored_decoder(self.config, self.path)
-        opts.update({k: v for k, v in overrides.items() if v is not None})
-        return DecodeOptions(**opts)
+        """The decoder settings stored with the model (:func:`stored_decoder`), then ``overrides``
+        (``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score``; None keeps the stored one)."""
+        return resolve_decode_options(stored_decoder(self.config, self.path), **overrides)
+
+    def transcribe(self, path: str | os.PathLike, **options: Any) -> Transcript:
+        """Transcribe one video with this model: ``lipread.load_model().transcribe("clip.mp4")``.
+
+        ``options`` as for :func:`lipread.transcribe` (decoder settings, ``batch_size``, ``overlap``).
+        """
+        return transcribe(path, model=self, **options)
 
 
-def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "cpu") -> LoadedModel:
-    """Load a zoo model by name or a checkpoint folder by path (safetensors + JSON only)."""
+DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average")
+BEAM_ONLY = {"beam_size": "--beam-size", "lm": "--lm", "lexicon": "--lexicon", "lm_weight": "--lm-weight",
+             "word_score": "--word-score"}
+
+
+def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOptions:
+    """``stored`` decoder settings with ``overrides`` on top (None keeps the stored value), checked:
+    a known decoder, a beam of at least 1, and no beam-only setting given to the greedy decoder."""
+    from lipread.errors import UsageError
+
+    unknown = [k for k in overrides if k not in DECODE_KEYS]
+    if unknown:
+        raise UsageError(f"unknown decoder setting {unknown[0]!r}", fix=f"Use {', '.join(DECODE_KEYS)}.")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    opts = {**stored, **given}
+    if opts.get("decoder", "greedy") not in ("greedy", "beam"):
+        raise UsageError(f"unknown decoder {opts['decoder']!r}", fix="Use greedy or beam.")
+    if int(opts.get("beam_size", 1)) < 1:
+        raise UsageError(f"beam size must be at least 1, not {opts['beam_size']}", fix="Use --beam-size 1 or more.")
+    if opts.get("decoder", "greedy") == "greedy":
+        beam_only = [flag for key, flag in BEAM_ONLY.items() if key in given]
+        if beam_only:
+            verb = "applies" if len(beam_only) == 1 else "apply"
+            raise UsageError(f"{', '.join(beam_only)} {verb} only to the beam decoder, but the decoder is greedy",
+                             fix="Add --decoder beam (decoder='beam' in Python), or leave those options out.")
+    return DecodeOptions(**opts)
+
+
+def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto") -> LoadedModel:
+    """Load a zoo model by name or a checkpoint folder by path (safetensors + JSON only).
+
+    ``device``: auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps.
+    """
     from lipread.config import build_config
+    from lipread.device import resolve_device
     from lipread.models.checkpoint import load_model as load_checkpoint
     from lipread.models.zoo import resolve_model
     from lipread.pipelines.frontend import FrontEndConfig
     from lipread.text import Tokenizer
 
+    dev = resolve_device(device)
     path = resolve_model(name_or_path)
-    dev = torch.device(device)
     model, config = load_checkpoint(path, device=dev)
     tokenizer = Tokenizer.from_dict(config["tokenizer"])
     pre = dict(config.get("preprocess") or {})
@@ -93,17 +131,24 @@ class Transcriber:
     """
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
-                 batch_size: int = 4, overlap: float = 0.5, device: str = "cpu"):
+                 batch_size: int = 4, overlap: float = 0.5, device: str = "auto", **decode_overrides: Any):
         from lipread.data.augment import VideoAugment, augment_config
+        from lipread.errors import UsageError
         from lipread.pipelines.frontend import FrontEnd
 
+        if int(batch_size) < 1:
+            raise UsageError(f"batch size must be at least 1, not {batch_size}", fix="Use --batch-size 1 or more.")
+        if overlap < 0:
+            raise UsageError(f"overlap must be 0 seconds or more, not {overlap}")
         self.loaded = model if isinstance(model, LoadedModel) else load_model(model, device)
-        self.options = decode or self.loaded.decode_options()
+        if decode is not None and any(v is not None for v in decode_overrides.values()):
+            raise UsageError("give either decode=DecodeOptions(...) or decoder settings, not both")
+        self.options = decode or self.loaded.decode_options(**decode_overrides)
         self.decoder = self.options.build(self.loaded.tokenizer)
         self.frontend = FrontEnd(self.loaded.frontend)
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
         self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
-        self.batch_size, self.overlap = max(1, batch_size), overlap
+        self.batch_size, self.overlap = int(batch_size), overlap
         self.times = StageTimes()
         self.domain = self.loaded.config.get("domain")
         """The training domain stored with the model: clips unlike it get warnings."""
@@ -198,7 +243,8 @@ class Transcriber:
             best = nbest[0] if nbest else None
             words = keep_owned(best.words, win) if best else []
             text = " ".join(w.word for w in words) if best and best.words else (best.text if best else "")
-            segments.append(Segment(win.start, win.end, text, words))
+            # a segment spans the stretch its window owns, so overlapping windows give no overlapping segments
+            segments.append(Segment(win.own_start, win.own_end, text, words))
         return segments
 
     def close(self) -> None:
@@ -224,12 +270,31 @@ def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: fl
     return out
 
 
-def transcribe(path: str | os.PathLike, model: LoadedModel | str = DEFAULT_MODEL, **options: Any) -> Transcript:
+def transcribe(
+    path: str | os.PathLike,
+    model: LoadedModel | str | os.PathLike = DEFAULT_MODEL,
+    *,
+    decoder: str | None = None,
+    beam_size: int | None = None,
+    lm: str | None = None,
+    lexicon: str | None = None,
+    lm_weight: float | None = None,
+    word_score: float | None = None,
+    device: str = "auto",
+    batch_size: int = 4,
+    overlap: float = 0.5,
+    decode: DecodeOptions | None = None,
+) -> Transcript:
     """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the bundled GRID model by default.
 
-    ``options``: ``decode`` (DecodeOptions), ``batch_size``, ``overlap``, ``device``.
+    Takes what ``lipread transcribe`` takes: ``model`` (zoo name, checkpoint folder or a loaded model),
+    ``decoder`` ("greedy" | "beam"), ``beam_size``, ``lm`` / ``lexicon`` (files, or "grid"), ``lm_weight``,
+    ``word_score`` (None: the setting stored with the model), ``device`` (auto | cpu | cuda | cuda:N),
+    ``batch_size`` (windows per model call), ``overlap`` (seconds between fixed windows of a long video).
     """
-    transcriber = Transcriber(model, **options)
+    transcriber = Transcriber(model, decode, batch_size=batch_size, overlap=overlap, device=device,
+                              decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon, lm_weight=lm_weight,
+                              word_score=word_score)
     try:
         return transcriber.transcribe(path)
     finally:

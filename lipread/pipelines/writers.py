@@ -1,20 +1,27 @@
 """Output writers, one class per format (whisper's pattern), chosen by name: txt, srt, vtt, json.
 
 ``get_writer("srt")(out_dir).write(transcript)`` writes ``<out_dir>/<video stem>.srt``.
-``"all"`` writes every format. Subtitle cues are the transcript's words grouped into lines of at most
-``max_words`` words or ``max_duration`` seconds, ordered and clipped to the video's duration.
+``"all"`` writes every format. Every writer shows the same segmentation (:func:`output_segments`):
+the JSON ``segments`` (each with an ``id``) are the SRT/VTT cues, one cue per segment, with the
+same times, rounded to milliseconds, ordered, never overlapping and inside the media's duration.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from lipread.registry import Registry
-from lipread.types import Transcript, WordSpan
+from lipread.types import Segment, Transcript
 
 WRITERS: Registry[type] = Registry("output format")
 JSON_VERSION = 1
+MAX_WORDS = 7
+"""A segment (a subtitle cue) holds at most this many words ..."""
+MAX_DURATION = 4.0
+"""... and lasts at most this many seconds; a longer decoding window is split into several."""
 
 
 def _timestamp(seconds: float, sep: str) -> str:
@@ -25,35 +32,55 @@ def _timestamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def cues(transcript: Transcript, max_words: int = 7, max_duration: float = 4.0) -> list[tuple[float, float, str]]:
-    """(start, end, text) subtitle cues, ordered, non-overlapping, inside [0, duration]."""
-    out: list[tuple[float, float, str]] = []
-    line: list[WordSpan] = []
+def _ms(t: float) -> float:
+    return round(float(t), 3)
 
-    def flush():
-        if line:
-            out.append((line[0].start, line[-1].end, " ".join(w.word for w in line)))
-            line.clear()
 
-    words = sorted(transcript.words, key=lambda w: w.start)
-    if not words:  # no word times: one cue per segment
-        out = [(s.start, s.end, s.text) for s in transcript.segments if s.text]
-    for w in words:
-        if line and (len(line) >= max_words or w.end - line[0].start > max_duration):
-            flush()
-        line.append(w)
-    flush()
-    fixed = []
-    prev_end = 0.0
-    dur = transcript.duration if transcript.duration > 0 else float("inf")
-    for start, end, text in out:
-        start = min(max(start, prev_end), dur)
-        end = min(max(end, start + 0.001), dur)
-        if end <= start:
+def output_segments(transcript: Transcript, max_words: int = MAX_WORDS,
+                    max_duration: float = MAX_DURATION) -> list[Segment]:
+    """The segments every writer shows: the transcript's segments with text, split into lines of at
+    most ``max_words`` words / ``max_duration`` s; a segment with word times spans its words. Times are
+    rounded to ms, clamped to [0, duration], ordered and non-overlapping; words stay inside their segment.
+    Extra fields of segments and words (e.g. confidences) are kept."""
+    pieces: list[Segment] = []
+    for seg in transcript.segments:
+        words = sorted(seg.words, key=lambda w: w.start)
+        if not words:
+            if seg.text.strip():
+                pieces.append(replace(seg, text=seg.text.strip(), words=[]))
             continue
-        fixed.append((start, end, text))
+        line: list = []
+        for w in words:
+            if line and (len(line) >= max_words or w.end - line[0].start > max_duration):
+                pieces.append(replace(seg, start=line[0].start, end=line[-1].end,
+                                      text=" ".join(x.word for x in line), words=line))
+                line = []
+            line.append(w)
+        pieces.append(replace(seg, start=line[0].start, end=line[-1].end, text=" ".join(x.word for x in line),
+                              words=line))
+    duration = _ms(transcript.duration) if transcript.duration and transcript.duration > 0 else math.inf
+    out: list[Segment] = []
+    prev_end = 0.0
+    for seg in sorted(pieces, key=lambda p: p.start):
+        start = min(max(_ms(seg.start), prev_end), duration)
+        end = min(max(_ms(seg.end), start), duration)
+        if end <= start:  # a zero-length piece: give it a millisecond where there is room, else drop it
+            if start + 0.001 > duration:
+                continue
+            end = _ms(start + 0.001)
+        words = []
+        for w in seg.words:
+            ws = min(max(_ms(w.start), start), end)
+            words.append(replace(w, start=ws, end=min(max(_ms(w.end), ws), end)))
+        out.append(replace(seg, start=start, end=end, words=words))
         prev_end = end
-    return fixed
+    return out
+
+
+def cues(transcript: Transcript, max_words: int = MAX_WORDS, max_duration: float = MAX_DURATION
+         ) -> list[tuple[float, float, str]]:
+    """(start, end, text) subtitle cues: one per :func:`output_segments` segment."""
+    return [(s.start, s.end, s.text) for s in output_segments(transcript, max_words, max_duration)]
 
 
 class Writer:
@@ -116,26 +143,19 @@ class JsonWriter(Writer):
             "version": JSON_VERSION,
             "path": transcript.path,
             "model": transcript.model,
-            "duration": transcript.duration,
+            "duration": _ms(transcript.duration),
             "text": transcript.text,
             "confidence": transcript.confidence,
             "warnings": list(transcript.warnings),
-            "segments": [
-                {
-                    "start": s.start,
-                    "end": s.end,
-                    "text": s.text,
-                    "confidence": s.confidence,
-                    "words": [{"word": w.word, "start": w.start, "end": w.end, "confidence": w.confidence}
-                              for w in s.words],
-                }
-                for s in transcript.segments
-            ],
+            "segments": [{"id": i, **asdict(s), "confidence": s.confidence}
+                         for i, s in enumerate(output_segments(transcript))],
         }
         return json.dumps(data, indent=2) + "\n"
 
 
-def get_writers(fmt: str, out_dir: str | Path) -> list[Writer]:
-    """Writers for one format name or ``"all"``."""
-    names = WRITERS.list() if fmt == "all" else [fmt]
-    return [WRITERS.get(n)(out_dir) for n in names]
+def get_writers(fmt: str | list[str] | tuple[str, ...], out_dir: str | Path) -> list[Writer]:
+    """Writers for one format name, a list of names, or ``"all"``."""
+    names = [fmt] if isinstance(fmt, str) else list(fmt)
+    if "all" in names:
+        names = WRITERS.list()
+    return [WRITERS.get(n)(out_dir) for n in dict.fromkeys(names)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lipread.config import apply_overrides, build_config, load_yaml
+from lipread.config import apply_overrides, bounded, build_config, load_yaml
 
 
 @dataclass
@@ -23,28 +23,29 @@ class ModelConfig:
 class DataConfig:
     cache: str = ""
     """A prepared cache from ``lipread prepare``."""
-    train_split: str = "train"
-    val_split: str = "val"
+    train_split: str = bounded("train", choices=("train", "val", "test"))
+    val_split: str = bounded("val", choices=("train", "val", "test", ""))
+    """Split validated on ("" = no validation)."""
     vocabulary: str = "grid"
-    batch_size: int = 8
+    batch_size: int = bounded(8, lo=1)
     """Clips per batch (per process with torchrun)."""
-    num_workers: int = 0
+    num_workers: int = bounded(0, lo=0)
     augment: dict[str, Any] = field(default_factory=dict)
     """Options of the training augmentation (see ``lipread.data.augment``); empty = the preset's defaults."""
-    val_limit: int = 0
+    val_limit: int = bounded(0, lo=0)
     """Validate on at most this many clips (0 = all)."""
 
 
 @dataclass
 class OptimConfig:
-    lr: float = 3e-4
+    lr: float = bounded(3e-4, lo=0.0, lo_open=True)
     """Peak learning rate of AdamW after warm-up."""
-    weight_decay: float = 0.01
+    weight_decay: float = bounded(0.01, lo=0.0)
     betas: tuple[float, float] = (0.9, 0.98)
-    grad_clip: float = 5.0
+    grad_clip: float = bounded(5.0, lo=0.0, lo_open=True)
     """Max global gradient norm: CTC gradients spike on short targets early in training."""
-    warmup_steps: int = 200
-    min_lr_ratio: float = 0.05
+    warmup_steps: int = bounded(200, lo=0)
+    min_lr_ratio: float = bounded(0.05, lo=0.0, hi=1.0)
     """The cosine schedule decays to ``lr * min_lr_ratio`` at ``max_steps``."""
 
 
@@ -54,21 +55,21 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     out_dir: str = "runs/default"
-    max_steps: int = 1000
-    accumulate: int = 1
+    max_steps: int = bounded(1000, lo=1)
+    accumulate: int = bounded(1, lo=1)
     """Gradient accumulation: optimizer steps every ``accumulate`` batches."""
-    precision: str = "fp32"
+    precision: str = bounded("fp32", choices=("fp32", "bf16", "fp16"))
     """fp32 | bf16 | fp16 (fp16 only on CUDA). bf16 autocast on CPU helps only where the CPU has bf16 units."""
     device: str = "auto"
     """auto | cpu | cuda | cuda:N."""
     seed: int = 0
-    threads: int = 0
+    threads: int = bounded(0, lo=0)
     """torch intra-op threads (0 = torch's default)."""
-    log_every: int = 10
-    val_every: int = 200
-    ckpt_every: int = 200
-    keep_last: int = 2
-    """How many recent checkpoints to keep (the best by validation WER is kept separately)."""
+    log_every: int = bounded(10, lo=1)
+    val_every: int = bounded(200, lo=1)
+    ckpt_every: int = bounded(200, lo=1)
+    keep_last: int = bounded(2, lo=0)
+    """How many recent checkpoints to keep, 0 = all (the best by validation WER is kept separately)."""
     tensorboard: bool = True
     init_from: str = ""
     """Fine-tune: start from the weights of this checkpoint folder or zoo model name (same architecture;
@@ -79,7 +80,35 @@ class TrainConfig:
 
 
 def load_train_config(path: str | None, overrides: list[str] | None = None) -> TrainConfig:
-    """Recipe YAML (optional) + ``key.sub=value`` overrides -> :class:`TrainConfig`."""
+    """Recipe YAML (optional) + ``key.sub=value`` overrides -> :class:`TrainConfig`.
+
+    Every value is checked against the dataclasses' types and ranges. A bad value in the recipe is a
+    :class:`ConfigError` naming the file; a bad override is a :class:`UsageError` (the command line is
+    wrong) naming the key.
+    """
+    import copy
+
+    from lipread.device import check_device_name
+    from lipread.errors import ConfigError, UsageError
+
     data = load_yaml(path) if path else {}
-    apply_overrides(data, list(overrides or []))
-    return build_config(TrainConfig, data)
+    try:
+        base = build_config(TrainConfig, copy.deepcopy(data))
+    except UsageError:
+        raise
+    except ConfigError as exc:
+        raise ConfigError(exc.problem, path, exc.fix or "Fix the recipe, or override the key on the command line.") from None
+    if not overrides:
+        cfg = base
+    else:
+        try:
+            cfg = build_config(TrainConfig, apply_overrides(data, list(overrides)))
+        except ConfigError as exc:
+            raise UsageError(f"override: {exc.problem}", fix=exc.fix or "Fix the key=value on the command line.") from None
+    try:
+        check_device_name(cfg.device)
+    except UsageError as exc:
+        raise UsageError(f"config key device: {exc.problem}", fix=exc.fix) from None
+    if not cfg.out_dir:
+        raise UsageError("config key out_dir is empty", fix="Give the run folder with -o DIR.")
+    return cfg

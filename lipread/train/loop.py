@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from tqdm import tqdm
 
 from lipread.config import config_to_dict
 from lipread.errors import CheckpointError, ConfigError
 from lipread.models import create_model
 from lipread.models.checkpoint import save_model
 from lipread.models.ctc import ctc_loss
+from lipread.progress import progress_bar
 from lipread.text import Tokenizer
 from lipread.train import data as train_data
 from lipread.train.config import TrainConfig
@@ -75,10 +75,33 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+RUN_FILES = ("metrics.jsonl", "checkpoints", "best", "config.yaml")
+"""What a run leaves in its folder: a second run into it without ``--resume`` is refused."""
+
+
+def check_run_folder(out: Path, resume: bool) -> None:
+    """Refuse to start a new run in a folder that holds one (its metrics and checkpoints would mix
+    with the new run's, and ``--resume`` would then pick the wrong checkpoint); check it is writable."""
+    from lipread.errors import OutputError
+    from lipread.io.output import ensure_output_dir
+
+    if not resume:
+        found = [n + ("/" if (out / n).is_dir() else "") for n in RUN_FILES if (out / n).exists()]
+        if found:
+            raise OutputError(
+                f"the run folder already holds a training run ({', '.join(found)})", out,
+                "Continue that run with --resume, or train into a fresh folder with -o (e.g. -o runs/NEW).")
+    ensure_output_dir(out, "-o")
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False):
+        from lipread.device import resolve_device as check_device
+
         if cfg.precision not in ("fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be fp32, bf16 or fp16, not {cfg.precision!r}")
+        check_device(cfg.device)  # a clear error for a device this machine does not have
+        check_run_folder(Path(cfg.out_dir), resume)
         self.cfg = cfg
         self.dist: DistInfo = init_distributed(cfg.device)
         self.device = resolve_device(cfg.device, self.dist)
@@ -224,8 +247,7 @@ class Trainer:
         if self.dist.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.yaml").write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-        bar = tqdm(total=cfg.max_steps, initial=self.step, desc="train", disable=not self.dist.is_main,
-                   dynamic_ncols=True)
+        bar = progress_bar(total=cfg.max_steps, initial=self.step, desc="train", disable=not self.dist.is_main)
         last: dict[str, Any] = {}
         t0, samples = time.perf_counter(), 0
         try:

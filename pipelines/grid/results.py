@@ -43,8 +43,8 @@ def pct(x: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True)
-    ap.add_argument("--greedy", required=True, help="evaluate --json output, greedy decoder")
-    ap.add_argument("--beam", required=True, help="evaluate --json output, beam + LM")
+    ap.add_argument("--greedy", required=True, help="report.json of `evaluate -o DIR`, greedy decoder")
+    ap.add_argument("--beam", required=True, help="report.json of `evaluate -o DIR`, beam + LM")
     ap.add_argument("--zoo", required=True, help="the exported zoo folder (its config.json has 'evaluation')")
     ap.add_argument("--wall", required=True, help="wall time of the training run, as measured")
     ap.add_argument("--machine", required=True)
@@ -103,9 +103,9 @@ def main() -> None:
         "lipread prepare grid ../shared/data/grid /work/cache/grid_lipnet --preset lipnet --audio --workers 2 \\",
         "    --val-fraction 0.1 --split-seed 0",
         *a.train_command,
-        f"lipread evaluate {run}/best /work/cache/grid_lipnet --split val --json {a.greedy}",
+        f"lipread evaluate {run}/best /work/cache/grid_lipnet --split val --decoder greedy -o {Path(a.greedy).parent}",
         f"lipread evaluate {run}/best /work/cache/grid_lipnet --split val --decoder beam --beam-size 20 \\",
-        f"    --lm grid --lexicon grid --lm-weight 1.0 --json {a.beam}",
+        f"    --lm grid --lexicon grid --lm-weight 1.0 -o {Path(a.beam).parent}",
         f"python pipelines/grid/export.py {run}/best {a.zoo} --decoder beam --cache /work/cache/grid_lipnet",
         "```",
         "",

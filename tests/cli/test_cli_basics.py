@@ -57,10 +57,9 @@ def test_score_agrees_with_jiwer_on_random_files(tmp_path):
         hyps[f"utt{i:03d}"] = " ".join(h)
     shuffled = dict(rng.sample(sorted(hyps.items()), len(hyps)))  # order must not matter
     ref_file, hyp_file = write(tmp_path / "ref.txt", refs), write(tmp_path / "hyp.txt", shuffled)
-    out = tmp_path / "report.json"
-    code = main(["score", str(ref_file), str(hyp_file), "--json", str(out)])
+    code = main(["score", str(ref_file), str(hyp_file), "-o", str(tmp_path / "scored")])
     assert code == 0
-    report = json.loads(out.read_text())
+    report = json.loads((tmp_path / "scored" / "score.json").read_text())
     ids = sorted(refs)
     assert report["wer"] == pytest.approx(jiwer.wer([refs[i] for i in ids], [hyps[i] for i in ids]), abs=1e-9)
     assert report["cer"] == pytest.approx(jiwer.cer([refs[i] for i in ids], [hyps[i] for i in ids]), abs=1e-9)
@@ -95,6 +94,5 @@ def test_score_empty_hypothesis_line(tmp_path):
     ref = write(tmp_path / "ref.txt", {"a": "bin blue at"})
     hyp = tmp_path / "hyp.txt"
     hyp.write_text("a\n")
-    out = tmp_path / "r.json"
-    assert main(["score", str(ref), str(hyp), "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["wer"] == 1.0
+    assert main(["score", str(ref), str(hyp), "-o", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "score.json").read_text())["wer"] == 1.0

@@ -10,8 +10,8 @@ from lipread.cli.main import main
 def test_lists_matching_models_with_counts_and_inputs(capsys):
     assert main(["models", "resnet*"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split()[:3] == ["model", "params", "input"]
-    rows = {line.split()[0]: line for line in out[1:]}
+    assert out[0].startswith("architectures") and out[1].split()[:3] == ["model", "params", "input"]
+    rows = {line.split()[0]: line for line in out[2:]}
     assert "resnet18" in rows and "densenet121" not in rows
     assert "11,689,512" in rows["resnet18"] and "(B, 3, 224, 224)" in rows["resnet18"]
     assert "25,557,032" in rows["resnet50"]
@@ -21,7 +21,7 @@ def test_every_registered_model_is_listed(capsys):
     from lipread.models import list_models
 
     assert main(["models", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["architectures"]
     assert [r["name"] for r in rows] == list_models()
     by_name = {r["name"]: r for r in rows}
     assert by_name["vgg16_bn"]["params"] == 138_365_992  # counted on the meta device
@@ -31,4 +31,19 @@ def test_every_registered_model_is_listed(capsys):
 
 def test_no_match_is_an_error(capsys):
     assert main(["models", "no-such-model*"]) == 1
-    assert "no registered model matches" in capsys.readouterr().err
+    assert "no trained model or registered architecture matches" in capsys.readouterr().err
+
+
+def test_trained_zoo_models_are_listed_with_wer_size_and_folder(capsys):
+    from lipread.models.zoo import DEFAULT_MODEL, list_zoo
+
+    assert main(["models", "--json"]) == 0
+    trained = {t["name"]: t for t in json.loads(capsys.readouterr().out)["trained"]}
+    assert sorted(trained) == list_zoo()
+    if DEFAULT_MODEL in trained:
+        t = trained[DEFAULT_MODEL]
+        assert 0 < t["wer"] < 1 and t["size_bytes"] > 1_000_000 and t["path"].endswith(DEFAULT_MODEL)
+        assert t["architecture"] == "lipnet_small"
+        assert main(["models", "lipnet*"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("trained models") and DEFAULT_MODEL in out and f"{100 * t['wer']:.2f}%" in out

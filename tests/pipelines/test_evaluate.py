@@ -27,16 +27,15 @@ def model_dir(tmp_path_factory):
 
 @pytest.mark.parametrize("decoder", [["--decoder", "greedy"], ["--decoder", "beam", "--beam-size", "4"]])
 def test_evaluate_numbers_equal_score_on_the_written_hypotheses(model_dir, grid_cache, tmp_path, decoder):
-    out = tmp_path / "eval.json"
-    assert main(["evaluate", str(model_dir), str(grid_cache), "--json", str(out), *decoder]) == 0
-    report = json.loads(out.read_text())
+    out = tmp_path / "eval"
+    assert main(["evaluate", str(model_dir), str(grid_cache), "--split", "all", "-o", str(out), *decoder]) == 0
+    report = json.loads((out / "report.json").read_text())
     files = report["files"]
-    rows = [json.loads(x) for x in open(files["utterances"])]
-    assert report["utterances_count"] == len(rows) == 16
+    rows = [json.loads(x) for x in open(files["utterances.jsonl"])]
+    assert report["utterances_count"] == len(rows) == 16 and report["split"] == "all"
     assert set(report["per_speaker"]) == {"s1"}
-    scored = tmp_path / "score.json"
-    assert main(["score", files["ref"], files["hyp"], "--json", str(scored)]) == 0
-    again = json.loads(scored.read_text())
+    assert main(["score", files["ref.txt"], files["hyp.txt"], "-o", str(tmp_path / "scored")]) == 0
+    again = json.loads((tmp_path / "scored" / "score.json").read_text())
     assert again["wer"] == pytest.approx(report["wer"], abs=1e-12)
     assert again["cer"] == pytest.approx(report["cer"], abs=1e-12)
     assert report["words"] == again["words"]

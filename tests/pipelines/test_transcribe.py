@@ -117,7 +117,9 @@ def test_transcribe_text_equals_evaluate_with_the_default_model(grid_cache, tmp_
     from lipread.pipelines.evaluate import evaluate
 
     loaded = load_model(DEFAULT_MODEL)
-    result = evaluate(DEFAULT_MODEL, str(grid_cache), options=loaded.decode_options())
+    # no decoder given: evaluate uses the one stored with the model, as transcribe does (one model, one number)
+    result = evaluate(DEFAULT_MODEL, str(grid_cache), split="all")
+    assert result.decode == loaded.decode_options()
     dataset = PreparedDataset(grid_cache)
     tr = Transcriber(loaded)
     try:

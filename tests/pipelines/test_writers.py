@@ -53,3 +53,42 @@ def test_cues_split_long_lines():
     t = Transcript("x.mp4", 10.0, [Segment(0, 10, " ".join(w.word for w in words), words)])
     out = cues(t, max_words=7)
     assert [len(text.split()) for _, _, text in out] == [7, 7, 6]
+
+
+def test_json_and_subtitles_share_one_segmentation(tmp_path):
+    """Overlapping windows, float noise and a segment past the end: JSON segments (with ids) are the
+    SRT/VTT cues, one each, same times, rounded to ms, ordered, not overlapping, inside the duration."""
+    w1 = [WordSpan("bin", 0.1, 0.4400000000000004), WordSpan("blue", 0.44, 2.6)]
+    w2 = [WordSpan("at", 2.4400000000000004, 2.7), WordSpan("f", 2.7, 3.1)]
+    long = [WordSpan(f"w{i}", 3.0 + i * 0.1, 3.05 + i * 0.1) for i in range(9)]
+    t = Transcript("/v/clip.mp4", duration=3.9812, model="m", segments=[
+        Segment(0.0, 3.0, "bin blue", w1), Segment(2.5, 3.0000000001, "at f", w2), Segment(2.9, 4.2, "", []),
+        Segment(3.0, 4.2, " ".join(w.word for w in long), long), Segment(3.9, 5.0, "no word times", [])])
+    data = json.loads(get_writers("json", tmp_path)[0].write(t).read_text())
+    segs = data["segments"]
+    assert [s["id"] for s in segs] == list(range(len(segs)))
+    assert data["duration"] == 3.981
+    for s in segs:
+        assert all(len(f"{x}".split(".")[-1]) <= 3 for x in (s["start"], s["end"])), s
+        assert 0 <= s["start"] < s["end"] <= data["duration"]
+        assert all(s["start"] <= w["start"] <= w["end"] <= s["end"] for w in s["words"])
+    assert all(a["end"] <= b["start"] for a, b in zip(segs, segs[1:]))
+    assert [len(s["text"].split()) for s in segs if s["words"]] == [2, 2, 7, 2]  # 9 words: a line of 7, then 2
+    assert segs[-1]["text"] == "no word times"
+    for ext in ("srt", "vtt"):
+        times = cue_times(get_writers(ext, tmp_path)[0].write(t).read_text())
+        assert len(times) == len(segs)
+        assert all(abs(a - b) < 1e-9 for c, s in zip(times, segs) for a, b in zip(c, (s["start"], s["end"])))
+
+
+def test_extra_fields_of_words_are_kept(tmp_path):
+    """Word and segment dataclasses may grow fields (e.g. confidence): the JSON writer passes them on."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class ScoredWord(WordSpan):
+        confidence: float = 0.0
+
+    t = Transcript("c.mp4", 2.0, [Segment(0.0, 2.0, "bin", [ScoredWord("bin", 0.5, 1.0, 0.9)])])
+    data = json.loads(get_writers("json", tmp_path)[0].write(t).read_text())
+    assert data["segments"][0]["words"] == [{"word": "bin", "start": 0.5, "end": 1.0, "confidence": 0.9}]
