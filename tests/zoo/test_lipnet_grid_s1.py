@@ -86,15 +86,15 @@ def test_out_of_domain_clips_warn_and_held_out_clips_do_not(grid_dir, tmp_path):
     transcriber = Transcriber(DEFAULT_MODEL)
     try:
         for e in val:
-            normal = transcriber.transcribe(e.video)
-            assert normal.warnings == [], (e.video, normal.warnings)
+            normal = transcriber.transcribe(e.record.video)
+            assert normal.warnings == [], (e.record.video, normal.warnings)
             assert 0.0 <= normal.confidence <= 1.0
-        warned = [bool(transcriber.transcribe(reverse(e.video, tmp_path / f"r{i}.mp4")).warnings)
+        warned = [bool(transcriber.transcribe(reverse(e.record.video, tmp_path / f"r{i}.mp4")).warnings)
                   for i, e in enumerate(val)]
         assert sum(warned) >= 3, warned
-        t = transcriber.transcribe(still(val[0].video, tmp_path / "still.mp4", index=40))
+        t = transcriber.transcribe(still(val[0].record.video, tmp_path / "still.mp4", index=40))
         assert any("barely moves" in w for w in t.warnings), t.warnings
-        t = transcriber.transcribe(cover_mouth(val[1].video, tmp_path / "cover.mp4"))
+        t = transcriber.transcribe(cover_mouth(val[1].record.video, tmp_path / "cover.mp4"))
         assert t.warnings, "a covered mouth must warn"
     finally:
         transcriber.close()
