@@ -50,6 +50,8 @@ class DecodeReport:
     ``expected_duration`` the container's claimed duration (s, None if unknown);
     ``decoded_duration`` the duration actually decoded (s); ``errors`` decoder error messages;
     ``lost_seconds`` how much of the claimed duration could not be decoded (truncated files).
+    When a ``start``..``end`` segment is read, ``expected_duration`` is the segment's claimed length
+    (the part of it inside the file) and ``segment`` its ``(start, end)`` in seconds.
     """
 
     path: str
@@ -60,6 +62,7 @@ class DecodeReport:
     expected_duration: float | None = None
     decoded_duration: float = 0.0
     errors: list[str] = field(default_factory=list)
+    segment: tuple[float, float] | None = None
 
     @property
     def lost_seconds(self) -> float:
@@ -230,6 +233,11 @@ def iter_video_chunks(
             report.expected_duration = container.duration / 1e6
         elif stream.duration and stream.time_base:
             report.expected_duration = float(stream.duration * stream.time_base)
+        if report.expected_duration is not None and (start is not None or end is not None):
+            # a segment is complete when its own stretch of the file was decoded, not the whole file
+            stop = report.expected_duration if end is None else min(end, report.expected_duration)
+            report.segment = (start or 0.0, stop)
+            report.expected_duration = max(0.0, stop - (start or 0.0))
         yield from _resample(_source_frames(container, stream, path, report, start), report, chunk_size,
                              start, end, fps)
     finally:
@@ -241,6 +249,8 @@ def iter_video_chunks(
                          "The file is empty or damaged; re-encode or re-download it.")
     if report.truncated:
         lost = f"{report.lost_seconds:.2f}s of {report.expected_duration:.2f}s" if report.expected_duration else "the rest"
+        if report.segment is not None:
+            lost += f" (segment {report.segment[0]:.2f}-{report.segment[1]:.2f}s)"
         log.warning("%s: truncated or damaged; decoded %d frames (%.2fs), lost %s", path,
                     report.frames, report.decoded_duration, lost)
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lipread.errors import NoFaceError
+from lipread.errors import MediaError, NoFaceError
 from lipread.models.zoo import DEFAULT_MODEL
 from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
 from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
@@ -128,6 +128,7 @@ class Transcriber:
         t0 = self.times.add("plan", t0)
         segments: list[Segment] = []
         pending: list[tuple[Window, np.ndarray]] = []
+        truncated = False
         for i, win in enumerate(windows):
             try:
                 if single:
@@ -139,6 +140,15 @@ class Transcriber:
                     raise
                 log.warning("%s: no face in %.2f-%.2fs; nothing read there", path, win.start, win.end)
                 continue
+            except MediaError:
+                if single or not segments + pending:
+                    raise
+                # the file ends before its claimed duration: keep what was read (said once per file)
+                if not truncated:
+                    log.warning("%s: truncated or damaged; nothing decodes after %.2fs, lost %.2fs of %.2fs",
+                                path, win.start, duration - win.start, duration)
+                break
+            truncated = truncated or bool(result.report and result.report.truncated)
             t0 = self.times.add("frontend", t0)
             if single:
                 duration = duration or result.duration
