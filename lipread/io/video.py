@@ -216,10 +216,12 @@ def iter_video_chunks(
     fps: float = VIDEO_FPS,
     report: DecodeReport | None = None,
     threads: bool = True,
+    chunk_mb: float | None = None,
 ) -> Iterator[VideoChunk]:
     """Decode ``path`` into RGB frames at a constant ``fps``, ``chunk_size`` frames at a time.
 
-    ``start``/``end`` (s) select a segment. ``report`` (optional) is filled in as decoding goes.
+    ``chunk_mb`` (optional) caps a chunk's size in MB too (at least one frame), so large frames come
+    in smaller chunks. ``start``/``end`` (s) select a segment. ``report`` (optional) is filled in as decoding goes.
     Raises :class:`MediaError` for a file that is not media, has no video stream or has no frames.
     """
     path = os.fspath(path)
@@ -238,6 +240,8 @@ def iter_video_chunks(
             stop = report.expected_duration if end is None else min(end, report.expected_duration)
             report.segment = (start or 0.0, stop)
             report.expected_duration = max(0.0, stop - (start or 0.0))
+        if chunk_mb is not None and stream.width and stream.height:
+            chunk_size = max(1, min(chunk_size, int(chunk_mb * 2**20 // (stream.width * stream.height * 3))))
         yield from _resample(_source_frames(container, stream, path, report, start), report, chunk_size,
                              start, end, fps)
     finally:
