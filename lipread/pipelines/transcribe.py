@@ -193,8 +193,7 @@ class Transcriber:
 
 def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: float = 35.0) -> list[tuple[float, float]]:
     """Speech regions (s) found by energy in the audio, read ``chunk`` seconds at a time."""
-    import librosa
-
+    from lipread.audio.activity import nonsilent_intervals
     from lipread.io.audio import read_audio
     from lipread.types import AUDIO_SAMPLE_RATE
 
@@ -204,7 +203,7 @@ def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: fl
         end = min(duration, start + chunk)
         audio = read_audio(path, start=start, end=end)
         if audio.size:
-            for a, b in librosa.effects.split(audio, top_db=top_db, frame_length=1024, hop_length=256):
+            for a, b in nonsilent_intervals(audio, top_db=top_db, frame_length=1024, hop_length=256):
                 out.append((start + a / AUDIO_SAMPLE_RATE, start + b / AUDIO_SAMPLE_RATE))
         start = end
     return out
