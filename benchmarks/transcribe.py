@@ -128,9 +128,13 @@ def phases(model: str, clip: str) -> None:
     print(json.dumps(out))
 
 
+SOURCE = ROOT
+"""The lipread source tree the child processes run (``--source``: e.g. an older commit, for a before/after)."""
+
+
 def child_env() -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 
@@ -142,9 +146,16 @@ def cold(a) -> dict:
         t = time.perf_counter()
         subprocess.run(cli, env=child_env(), check=True, capture_output=True)
         walls.append(time.perf_counter() - t)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as home:  # a new user's first run: nothing cached in HOME
+        t = time.perf_counter()
+        subprocess.run(cli, env=dict(child_env(), HOME=home), check=True, capture_output=True)
+        fresh_home = time.perf_counter() - t
     r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=child_env(),
                        check=True, capture_output=True, text=True)
     return {"clip": Path(clip).name, "cli_wall_seconds": walls, "cli_wall_median_seconds": statistics.median(walls),
+            "cli_wall_empty_home_seconds": fresh_home,
             "phases_seconds": json.loads(r.stdout.strip().splitlines()[-1])}
 
 
@@ -199,9 +210,15 @@ def main() -> None:
     ap.add_argument("--only", default="warm,cold,memory", help="comma-separated parts to run")
     ap.add_argument("--cold-runs", type=int, default=3)
     ap.add_argument("--out", default="benchmarks/results/transcribe.json")
+    ap.add_argument("--source", default=None,
+                    help="run cold/memory children on this lipread source tree (e.g. `git archive` of an older "
+                         "commit) and store them under PART_TAG")
+    ap.add_argument("--tag", default="", help="suffix of the JSON keys of this run's parts (with --source)")
     ap.add_argument("--phases", help=argparse.SUPPRESS)
     ap.add_argument("--peak", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global SOURCE
+    SOURCE = Path(a.source).resolve() if a.source else ROOT
     if a.phases:
         return phases(a.model, a.phases)
     if a.peak:
@@ -215,12 +232,15 @@ def main() -> None:
     parts = {"warm": warm, "cold": cold, "memory": memory}
     for part in a.only.split(","):
         t = time.perf_counter()
-        result[part] = parts[part](a)
-        result[part]["load_average_1m_at_end"] = os.getloadavg()[0]
-        result[part]["benchmark_seconds"] = time.perf_counter() - t
+        key = f"{part}_{a.tag}" if a.tag else part
+        result[key] = parts[part](a)
+        result[key]["source"] = str(SOURCE)
+        result[key]["load_average_1m_at_end"] = os.getloadavg()[0]
+        result[key]["benchmark_seconds"] = time.perf_counter() - t
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: v for k, v in result.items() if k in a.only.split(",")}, indent=2, default=str)[:4000])
+    print(json.dumps({k: v for k, v in result.items() if k.split("_")[0] in a.only.split(",")}, indent=2,
+                     default=str)[:4000])
 
 
 if __name__ == "__main__":
