@@ -11,7 +11,8 @@ wall time of ``Transcriber.transcribe`` per clip.
 
 ``cold``: ``lipread transcribe CLIP`` in a new process, start to exit (the median of ``--cold-runs``),
 and one new process timed phase by phase: imports, model load, decoder (+LM) build, the first clip
-(which starts mediapipe), then the same clip again (warm).
+(which starts mediapipe), then the same clip again (warm); and, in another new process, the first
+search for speech regions in a 2-minute video (how a long video's windows are planned).
 
 ``memory``: peak RSS (``ru_maxrss``) of a new process that transcribes one input: a 3-s GRID clip at
 its own 360x288, a 2-minute 360x288 video (40 clips back to back), a 21-s 1080p video, a 3-s and a
@@ -132,6 +133,17 @@ SOURCE = ROOT
 """The lipread source tree the child processes run (``--source``: e.g. an older commit, for a before/after)."""
 
 
+def plan_long(path: str) -> None:
+    """(child) Time planning the windows of a long video with audio in a new process (speech regions)."""
+    from lipread.pipelines.transcribe import speech_intervals
+
+    t = time.perf_counter()
+    intervals = speech_intervals(path, 120.0)
+    print(json.dumps({"speech_intervals_first_call_seconds": time.perf_counter() - t, "intervals": len(intervals),
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "librosa_imported": "librosa" in sys.modules}))
+
+
 def child_env() -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -154,7 +166,15 @@ def cold(a) -> dict:
         fresh_home = time.perf_counter() - t
     r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=child_env(),
                        check=True, capture_output=True, text=True)
-    return {"clip": Path(clip).name, "cli_wall_seconds": walls, "cli_wall_median_seconds": statistics.median(walls),
+    long = ROOT / "benchmarks" / "out" / "360p_120s.mp4"
+    if not long.exists():
+        from _inputs import make_clip
+
+        make_clip(long, sorted(Path(a.grid).glob("*.mp4"))[:40], INPUTS["360p_120s"][1])
+    r2 = subprocess.run([sys.executable, __file__, "--plan-long", str(long)], env=child_env(), check=True,
+                        capture_output=True, text=True)
+    return {"clip": Path(clip).name, "long_video_speech_regions": json.loads(r2.stdout.strip().splitlines()[-1]),
+            "cli_wall_seconds": walls, "cli_wall_median_seconds": statistics.median(walls),
             "cli_wall_empty_home_seconds": fresh_home,
             "phases_seconds": json.loads(r.stdout.strip().splitlines()[-1])}
 
@@ -216,6 +236,7 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the JSON keys of this run's parts (with --source)")
     ap.add_argument("--phases", help=argparse.SUPPRESS)
     ap.add_argument("--peak", help=argparse.SUPPRESS)
+    ap.add_argument("--plan-long", help=argparse.SUPPRESS)
     a = ap.parse_args()
     global SOURCE
     SOURCE = Path(a.source).resolve() if a.source else ROOT
@@ -223,6 +244,8 @@ def main() -> None:
         return phases(a.model, a.phases)
     if a.peak:
         return peak(a.model, a.peak)
+    if a.plan_long:
+        return plan_long(a.plan_long)
 
     out = Path(a.out)
     result = json.loads(out.read_text()) if out.exists() else {}
