@@ -150,33 +150,50 @@ def child_env() -> dict:
     return env
 
 
-def cold(a) -> dict:
-    clip = str(sorted(Path(a.grid).glob("*.mp4"))[0])
-    cli = [sys.executable, "-m", "lipread", "transcribe", clip, "-f", "txt", "-o", str(ROOT / "benchmarks" / "out")]
-    walls = []
-    for _ in range(a.cold_runs):
-        t = time.perf_counter()
-        subprocess.run(cli, env=child_env(), check=True, capture_output=True)
-        walls.append(time.perf_counter() - t)
+def cold_one(a, clip: str, env: dict) -> dict:
+    """Cold-start numbers of one source tree (``env`` puts it on PYTHONPATH)."""
     import tempfile
 
+    cli = [sys.executable, "-m", "lipread", "transcribe", clip, "-f", "txt", "-o", str(ROOT / "benchmarks" / "out")]
     with tempfile.TemporaryDirectory() as home:  # a new user's first run: nothing cached in HOME
         t = time.perf_counter()
-        subprocess.run(cli, env=dict(child_env(), HOME=home), check=True, capture_output=True)
+        subprocess.run(cli, env=dict(env, HOME=home), check=True, capture_output=True)
         fresh_home = time.perf_counter() - t
-    r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=child_env(),
+    r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=env,
                        check=True, capture_output=True, text=True)
     long = ROOT / "benchmarks" / "out" / "360p_120s.mp4"
     if not long.exists():
         from _inputs import make_clip
 
         make_clip(long, sorted(Path(a.grid).glob("*.mp4"))[:40], INPUTS["360p_120s"][1])
-    r2 = subprocess.run([sys.executable, __file__, "--plan-long", str(long)], env=child_env(), check=True,
+    r2 = subprocess.run([sys.executable, __file__, "--plan-long", str(long)], env=env, check=True,
                         capture_output=True, text=True)
-    return {"clip": Path(clip).name, "long_video_speech_regions": json.loads(r2.stdout.strip().splitlines()[-1]),
-            "cli_wall_seconds": walls, "cli_wall_median_seconds": statistics.median(walls),
-            "cli_wall_empty_home_seconds": fresh_home,
-            "phases_seconds": json.loads(r.stdout.strip().splitlines()[-1])}
+    return {"cli": cli, "cli_wall_empty_home_seconds": fresh_home,
+            "phases_seconds": json.loads(r.stdout.strip().splitlines()[-1]),
+            "long_video_speech_regions": json.loads(r2.stdout.strip().splitlines()[-1])}
+
+
+def cold(a) -> dict:
+    """Cold start; with ``--before SOURCE`` the CLI runs of both trees alternate, so load changes hit both."""
+    clip = str(sorted(Path(a.grid).glob("*.mp4"))[0])
+    envs = {"after": child_env()}
+    if a.before:
+        envs["before"] = dict(child_env(), PYTHONPATH=str(Path(a.before).resolve()))
+    out = {name: cold_one(a, clip, env) for name, env in envs.items()}
+    for name in envs:
+        out[name]["cli_wall_seconds"] = []
+    for _ in range(a.cold_runs):
+        for name, env in envs.items():
+            t = time.perf_counter()
+            subprocess.run(out[name]["cli"], env=env, check=True, capture_output=True)
+            out[name]["cli_wall_seconds"].append(time.perf_counter() - t)
+    for name in envs:
+        out[name].pop("cli")
+        out[name]["cli_wall_median_seconds"] = statistics.median(out[name]["cli_wall_seconds"])
+    result = {"clip": Path(clip).name, **out.pop("after")}
+    if "before" in out:
+        result["before"] = {"source": a.before, **out["before"]}
+    return result
 
 
 def peak(model: str, path: str) -> None:
@@ -233,6 +250,8 @@ def main() -> None:
     ap.add_argument("--source", default=None,
                     help="run cold/memory children on this lipread source tree (e.g. `git archive` of an older "
                          "commit) and store them under PART_TAG")
+    ap.add_argument("--before", default=None,
+                    help="cold part: also time this older source tree, its CLI runs alternating with ours")
     ap.add_argument("--tag", default="", help="suffix of the JSON keys of this run's parts (with --source)")
     ap.add_argument("--phases", help=argparse.SUPPRESS)
     ap.add_argument("--peak", help=argparse.SUPPRESS)
