@@ -10,7 +10,7 @@ background thread, overlapped with landmarks), ``landmarks`` (the face-landmark 
 wall time of ``Transcriber.transcribe`` per clip.
 
 ``cold``: ``lipread transcribe CLIP`` in a new process, start to exit (the median of ``--cold-runs``),
-and one new process timed phase by phase: imports, model load, decoder (+LM) build, the first clip
+and as many new processes timed phase by phase (medians): imports, model load, decoder (+LM) build, the first clip
 (which starts mediapipe), then the same clip again (warm); and, in another new process, the first
 search for speech regions in a 2-minute video (how a long video's windows are planned).
 
@@ -159,8 +159,6 @@ def cold_one(a, clip: str, env: dict) -> dict:
         t = time.perf_counter()
         subprocess.run(cli, env=dict(env, HOME=home), check=True, capture_output=True)
         fresh_home = time.perf_counter() - t
-    r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=env,
-                       check=True, capture_output=True, text=True)
     long = ROOT / "benchmarks" / "out" / "360p_120s.mp4"
     if not long.exists():
         from _inputs import make_clip
@@ -169,7 +167,6 @@ def cold_one(a, clip: str, env: dict) -> dict:
     r2 = subprocess.run([sys.executable, __file__, "--plan-long", str(long)], env=env, check=True,
                         capture_output=True, text=True)
     return {"cli": cli, "cli_wall_empty_home_seconds": fresh_home,
-            "phases_seconds": json.loads(r.stdout.strip().splitlines()[-1]),
             "long_video_speech_regions": json.loads(r2.stdout.strip().splitlines()[-1])}
 
 
@@ -182,14 +179,21 @@ def cold(a) -> dict:
     out = {name: cold_one(a, clip, env) for name, env in envs.items()}
     for name in envs:
         out[name]["cli_wall_seconds"] = []
+        out[name]["phase_runs"] = []
     for _ in range(a.cold_runs):
         for name, env in envs.items():
             t = time.perf_counter()
             subprocess.run(out[name]["cli"], env=env, check=True, capture_output=True)
             out[name]["cli_wall_seconds"].append(time.perf_counter() - t)
+            r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=env,
+                               check=True, capture_output=True, text=True)
+            out[name]["phase_runs"].append(json.loads(r.stdout.strip().splitlines()[-1]))
     for name in envs:
         out[name].pop("cli")
         out[name]["cli_wall_median_seconds"] = statistics.median(out[name]["cli_wall_seconds"])
+        runs = out[name]["phase_runs"]
+        out[name]["phases_median_seconds"] = {k: statistics.median(r[k] for r in runs) for k in runs[0]
+                                              if isinstance(runs[0][k], float)}
     result = {"clip": Path(clip).name, **out.pop("after")}
     if "before" in out:
         result["before"] = {"source": a.before, **out["before"]}
