@@ -9,7 +9,8 @@ background thread, overlapped with landmarks), ``landmarks`` (the face-landmark 
 (alignment warps), ``model`` (the lipreading network), ``decoder`` (CTC decoding). ``total`` is the
 wall time of ``Transcriber.transcribe`` per clip.
 
-``cold``: ``lipread transcribe CLIP`` in a new process, start to exit (the median of ``--cold-runs``),
+``cold``: ``lipread transcribe CLIP`` in a new process, start to exit, wall and CPU (user + system)
+seconds (medians of ``--cold-runs``; on a shared VM the CPU time is the steadier of the two),
 and as many new processes timed phase by phase (medians): imports, model load, decoder (+LM) build, the first clip
 (which starts mediapipe), then the same clip again (warm); and, in another new process, the first
 search for speech regions in a 2-minute video (how a long video's windows are planned).
@@ -179,18 +180,22 @@ def cold(a) -> dict:
     out = {name: cold_one(a, clip, env) for name, env in envs.items()}
     for name in envs:
         out[name]["cli_wall_seconds"] = []
+        out[name]["cli_cpu_seconds"] = []
         out[name]["phase_runs"] = []
     for _ in range(a.cold_runs):
         for name, env in envs.items():
-            t = time.perf_counter()
+            t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             subprocess.run(out[name]["cli"], env=env, check=True, capture_output=True)
             out[name]["cli_wall_seconds"].append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU time: steadier than wall on a busy VM
+            out[name]["cli_cpu_seconds"].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=env,
                                check=True, capture_output=True, text=True)
             out[name]["phase_runs"].append(json.loads(r.stdout.strip().splitlines()[-1]))
     for name in envs:
         out[name].pop("cli")
         out[name]["cli_wall_median_seconds"] = statistics.median(out[name]["cli_wall_seconds"])
+        out[name]["cli_cpu_median_seconds"] = statistics.median(out[name]["cli_cpu_seconds"])
         runs = out[name]["phase_runs"]
         out[name]["phases_median_seconds"] = {k: statistics.median(r[k] for r in runs) for k in runs[0]
                                               if isinstance(runs[0][k], float)}
