@@ -1,6 +1,7 @@
 # Two entry points (see README): `make transcribe VIDEO=path` and `make test`.
-# Both create the virtual environment if it is missing and install the project into it;
-# the install is redone only when pyproject.toml changes.
+# Both create the virtual environment if it is missing and install the project into it with the
+# tested versions of constraints.txt (pyproject.toml states the ranges the code works with);
+# the install is redone only when pyproject.toml or constraints.txt changes.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,9 +9,9 @@ STAMP := $(VENV)/.lipread-installed
 
 .PHONY: install test lint transcribe clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)

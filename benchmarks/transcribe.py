@@ -1,25 +1,49 @@
-"""End-to-end transcription time per 3-second GRID clip, split by stage, plus model load time.
+"""Transcription speed (warm, per stage), cold start, and peak memory by input size.
 
     python benchmarks/transcribe.py --clips 20 --out benchmarks/results/transcribe.json
+    python benchmarks/transcribe.py --only cold,memory      # a part of it (the JSON keeps the others)
 
-Stages: ``decode`` (decoding the video alone, measured in a separate pass over the same clip:
-in the pipeline it runs in a background thread, overlapped with landmarks), ``landmarks``
-(the face-landmark model), ``crop`` (alignment warps), ``model`` (the lipreading network),
-``decoder`` (CTC decoding). ``total`` is the wall time of ``Transcriber.transcribe`` per clip,
-after the first clip (which also pays the landmark model's start-up, reported as ``first_clip``).
+``warm``: per 3-second GRID clip, split by stage, after the first clip. Stages: ``decode`` (decoding
+the video alone, measured in a separate pass over the same clip: in the pipeline it runs in a
+background thread, overlapped with landmarks), ``landmarks`` (the face-landmark model), ``crop``
+(alignment warps), ``model`` (the lipreading network), ``decoder`` (CTC decoding). ``total`` is the
+wall time of ``Transcriber.transcribe`` per clip.
+
+``cold``: ``lipread transcribe CLIP`` in a new process, start to exit, wall and CPU (user + system)
+seconds (medians of ``--cold-runs``; on a shared VM the CPU time is the steadier of the two),
+and as many new processes timed phase by phase (medians): imports, model load, decoder (+LM) build, the first clip
+(which starts mediapipe), then the same clip again (warm); and, in another new process, the first
+search for speech regions in a 2-minute video (how a long video's windows are planned).
+
+``memory``: peak RSS (``ru_maxrss``) of a new process that transcribes one input: a 3-s GRID clip at
+its own 360x288, a 2-minute 360x288 video (40 clips back to back), a 21-s 1080p video, a 3-s and a
+12-s 4K video (the GRID frames scaled up; made once into ``benchmarks/out/``). It also counts the
+``truncated`` warnings (there should be none) and keeps the text.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from _machine import machine_info
 
-GRID = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "grid" / "s1"
+ROOT = Path(__file__).resolve().parents[1]
+GRID = ROOT.parent / "shared" / "data" / "grid" / "s1"
+INPUTS = {  # name: (clips, (width, height))
+    "360p_3s": (1, (360, 288)),
+    "360p_120s": (40, (360, 288)),
+    "1080p_21s": (7, (1920, 1080)),
+    "4k_3s": (1, (3840, 2160)),
+    "4k_12s": (4, (3840, 2160)),
+}
 
 
 def timed_method(obj, name: str, bucket: dict, key: str) -> None:
@@ -36,15 +60,7 @@ def timed_method(obj, name: str, bucket: dict, key: str) -> None:
     setattr(obj, name, wrapper)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="lipnet-grid-s1")
-    ap.add_argument("--clips", type=int, default=20)
-    ap.add_argument("--grid", default=str(GRID))
-    ap.add_argument("--decoder", default=None, help="greedy | beam (default: the model's)")
-    ap.add_argument("--out", default="benchmarks/results/transcribe.json")
-    a = ap.parse_args()
-
+def warm(a) -> dict:
     t0 = time.perf_counter()
     from lipread.pipelines.transcribe import Transcriber, load_model
 
@@ -81,17 +97,201 @@ def main() -> None:
         totals.append(total)
     tr.close()
     keys = ("decode", "landmarks", "crop", "model", "decoder", "total")
-    mean = {k: statistics.mean(r[k] for r in per_clip) for k in keys}
-    result = {
-        "benchmark": "transcribe", "machine": machine_info(), "model": a.model,
-        "decoder": tr.options.decoder, "clips": len(per_clip), "clip_seconds": 3.0,
+    return {
+        "model": a.model, "decoder": tr.options.decoder, "clips": len(per_clip), "clip_seconds": 3.0,
         "import_seconds": import_s, "model_load_seconds": load_s, "first_clip_seconds": first_s,
-        "mean_seconds_per_clip": mean, "median_total_seconds": statistics.median(totals),
-        "per_clip": per_clip,
+        "mean_seconds_per_clip": {k: statistics.mean(r[k] for r in per_clip) for k in keys},
+        "median_total_seconds": statistics.median(totals), "per_clip": per_clip,
     }
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: v for k, v in result.items() if k not in ("per_clip", "machine")}, indent=2))
+
+
+def phases(model: str, clip: str) -> None:
+    """(child) One cold process, phase by phase; prints a JSON line."""
+    out = {}
+    t = time.perf_counter()
+    from lipread.pipelines.transcribe import Transcriber, load_model
+
+    out["import"] = time.perf_counter() - t
+    t = time.perf_counter()
+    loaded = load_model(model)
+    out["model_load"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tr = Transcriber(loaded)
+    out["decoder_build"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tr.transcribe(clip)
+    out["first_clip"] = time.perf_counter() - t
+    out["first_clip_stages"] = dict(tr.times.seconds)
+    t = time.perf_counter()
+    tr.transcribe(clip)
+    out["second_clip"] = time.perf_counter() - t
+    out["heavy_modules_loaded"] = sorted(m for m in ("matplotlib", "librosa", "numba", "jiwer", "tensorboard")
+                                         if m in sys.modules)
+    print(json.dumps(out))
+
+
+SOURCE = ROOT
+"""The lipread source tree the child processes run (``--source``: e.g. an older commit, for a before/after)."""
+
+
+def plan_long(path: str) -> None:
+    """(child) Time planning the windows of a long video with audio in a new process (speech regions)."""
+    from lipread.pipelines.transcribe import speech_intervals
+
+    t = time.perf_counter()
+    intervals = speech_intervals(path, 120.0)
+    print(json.dumps({"speech_intervals_first_call_seconds": time.perf_counter() - t, "intervals": len(intervals),
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "librosa_imported": "librosa" in sys.modules}))
+
+
+def child_env() -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
+    env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def cold_one(a, clip: str, env: dict) -> dict:
+    """Cold-start numbers of one source tree (``env`` puts it on PYTHONPATH)."""
+    import tempfile
+
+    cli = [sys.executable, "-m", "lipread", "transcribe", clip, "-f", "txt", "-o", str(ROOT / "benchmarks" / "out")]
+    with tempfile.TemporaryDirectory() as home:  # a new user's first run: nothing cached in HOME
+        t = time.perf_counter()
+        subprocess.run(cli, env=dict(env, HOME=home), check=True, capture_output=True)
+        fresh_home = time.perf_counter() - t
+    long = ROOT / "benchmarks" / "out" / "360p_120s.mp4"
+    if not long.exists():
+        from _inputs import make_clip
+
+        make_clip(long, sorted(Path(a.grid).glob("*.mp4"))[:40], INPUTS["360p_120s"][1])
+    r2 = subprocess.run([sys.executable, __file__, "--plan-long", str(long)], env=env, check=True,
+                        capture_output=True, text=True)
+    return {"cli": cli, "cli_wall_empty_home_seconds": fresh_home,
+            "long_video_speech_regions": json.loads(r2.stdout.strip().splitlines()[-1])}
+
+
+def cold(a) -> dict:
+    """Cold start; with ``--before SOURCE`` the CLI runs of both trees alternate, so load changes hit both."""
+    clip = str(sorted(Path(a.grid).glob("*.mp4"))[0])
+    envs = {"after": child_env()}
+    if a.before:
+        envs["before"] = dict(child_env(), PYTHONPATH=str(Path(a.before).resolve()))
+    out = {name: cold_one(a, clip, env) for name, env in envs.items()}
+    for name in envs:
+        out[name]["cli_wall_seconds"] = []
+        out[name]["cli_cpu_seconds"] = []
+        out[name]["phase_runs"] = []
+    for _ in range(a.cold_runs):
+        for name, env in envs.items():
+            t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run(out[name]["cli"], env=env, check=True, capture_output=True)
+            out[name]["cli_wall_seconds"].append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU time: steadier than wall on a busy VM
+            out[name]["cli_cpu_seconds"].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            r = subprocess.run([sys.executable, __file__, "--phases", clip, "--model", a.model], env=env,
+                               check=True, capture_output=True, text=True)
+            out[name]["phase_runs"].append(json.loads(r.stdout.strip().splitlines()[-1]))
+    for name in envs:
+        out[name].pop("cli")
+        out[name]["cli_wall_median_seconds"] = statistics.median(out[name]["cli_wall_seconds"])
+        out[name]["cli_cpu_median_seconds"] = statistics.median(out[name]["cli_cpu_seconds"])
+        runs = out[name]["phase_runs"]
+        out[name]["phases_median_seconds"] = {k: statistics.median(r[k] for r in runs) for k in runs[0]
+                                              if isinstance(runs[0][k], float)}
+    result = {"clip": Path(clip).name, **out.pop("after")}
+    if "before" in out:
+        result["before"] = {"source": a.before, **out["before"]}
+    return result
+
+
+def peak(model: str, path: str) -> None:
+    """(child) Transcribe ``path``; print peak RSS (MB), wall time, text and truncation warnings."""
+    import logging
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logging.getLogger("lipread").addHandler(Keep(logging.WARNING))
+    t = time.perf_counter()
+    from lipread.pipelines.transcribe import transcribe
+
+    text = transcribe(path, model=model).text
+    print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "wall_seconds": time.perf_counter() - t, "text": text,
+                      "truncated_warnings": sum("truncated" in m for m in records)}))
+
+
+def memory(a) -> dict:
+    from _inputs import make_clip
+
+    from lipread.io.probe import probe
+
+    clips = sorted(Path(a.grid).glob("*.mp4"))
+    out = {}
+    for name, (n, size) in INPUTS.items():
+        path = clips[0] if name == "360p_3s" else ROOT / "benchmarks" / "out" / f"{name}.mp4"
+        if not Path(path).exists():
+            make_clip(path, clips[:n], size)
+        r = subprocess.run([sys.executable, __file__, "--peak", str(path), "--model", a.model], env=child_env(),
+                           check=True, capture_output=True, text=True)
+        row = json.loads(r.stdout.strip().splitlines()[-1])
+        info = probe(str(path))
+        v = next(s for s in info.streams if s.type == "video")
+        row.update(input=name, size=f"{v.width}x{v.height}", seconds=info.duration)
+        out[name] = row
+        print(name, json.dumps(row), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="lipnet-grid-s1")
+    ap.add_argument("--clips", type=int, default=20)
+    ap.add_argument("--grid", default=str(GRID))
+    ap.add_argument("--decoder", default=None, help="greedy | beam (default: the model's)")
+    ap.add_argument("--only", default="warm,cold,memory", help="comma-separated parts to run")
+    ap.add_argument("--cold-runs", type=int, default=3)
+    ap.add_argument("--out", default="benchmarks/results/transcribe.json")
+    ap.add_argument("--source", default=None,
+                    help="run cold/memory children on this lipread source tree (e.g. `git archive` of an older "
+                         "commit) and store them under PART_TAG")
+    ap.add_argument("--before", default=None,
+                    help="cold part: also time this older source tree, its CLI runs alternating with ours")
+    ap.add_argument("--tag", default="", help="suffix of the JSON keys of this run's parts (with --source)")
+    ap.add_argument("--phases", help=argparse.SUPPRESS)
+    ap.add_argument("--peak", help=argparse.SUPPRESS)
+    ap.add_argument("--plan-long", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    global SOURCE
+    SOURCE = Path(a.source).resolve() if a.source else ROOT
+    if a.phases:
+        return phases(a.model, a.phases)
+    if a.peak:
+        return peak(a.model, a.peak)
+    if a.plan_long:
+        return plan_long(a.plan_long)
+
+    out = Path(a.out)
+    result = json.loads(out.read_text()) if out.exists() else {}
+    if "warm" not in result and "per_clip" in result:  # the older flat layout: warm numbers only
+        result = {"warm": {k: v for k, v in result.items() if k not in ("benchmark", "machine")}}
+    result.update(benchmark="transcribe", machine=machine_info())
+    parts = {"warm": warm, "cold": cold, "memory": memory}
+    for part in a.only.split(","):
+        t = time.perf_counter()
+        key = f"{part}_{a.tag}" if a.tag else part
+        result[key] = parts[part](a)
+        result[key]["source"] = str(SOURCE)
+        result[key]["load_average_1m_at_end"] = os.getloadavg()[0]
+        result[key]["benchmark_seconds"] = time.perf_counter() - t
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k.split("_")[0] in a.only.split(",")}, indent=2,
+                     default=str)[:4000])
 
 
 if __name__ == "__main__":

@@ -32,11 +32,10 @@ def describe(name: str) -> dict:
     }
 
 
-def describe_trained(name: str) -> dict:
-    """``{"name", "architecture", "wer", "cer", "evaluated_on", "size_bytes", "path"}`` of zoo model ``name``."""
-    from lipread.models.zoo import resolve_model
-
-    path = resolve_model(name)
+def describe_trained(entry) -> dict:
+    """``{"name", "architecture", "wer", "cer", "evaluated_on", "size_bytes", "source", "path"}`` of a zoo
+    entry (:class:`lipread.models.zoo.ZooEntry`); ``source`` says where it was found."""
+    name, path = entry.name, entry.path
     try:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError):
@@ -52,6 +51,7 @@ def describe_trained(name: str) -> dict:
         "cer": evaluation.get("cer", metrics.get("val_cer")),
         "evaluated_on": evaluation.get("data") or (f"{evaluation.get('clips')} clips" if evaluation else None),
         "size_bytes": size,
+        "source": entry.source,
         "path": str(path.resolve()),
     }
 
@@ -75,9 +75,9 @@ def command(pattern: str, as_json: bool):
     H, W) whose names match PATTERN (shell-style, e.g. 'resnet*')."""
     from lipread.errors import ConfigError
     from lipread.models.registry import list_models
-    from lipread.models.zoo import list_zoo
+    from lipread.models.zoo import zoo_entries
 
-    trained = [describe_trained(n) for n in list_zoo() if fnmatch.fnmatch(n, pattern)]
+    trained = [describe_trained(e) for e in zoo_entries() if fnmatch.fnmatch(e.name, pattern)]
     names = list_models(pattern)
     if not names and not trained:
         raise ConfigError(f"no trained model or registered architecture matches {pattern!r}",
@@ -89,8 +89,8 @@ def command(pattern: str, as_json: bool):
     if trained:
         click.echo("trained models (use with -m NAME):")
         table = [(t["name"], t["architecture"], "?" if t["wer"] is None else f"{100 * t['wer']:.2f}%",
-                  f"{t['size_bytes'] / 1e6:.1f} MB", t["path"]) for t in trained]
-        for line in _table(("model", "architecture", "WER", "size", "found in"), table, {2, 3}):
+                  f"{t['size_bytes'] / 1e6:.1f} MB", t["source"], t["path"]) for t in trained]
+        for line in _table(("model", "architecture", "WER", "size", "found in", "folder"), table, {2, 3}):
             click.echo("  " + line)
     if rows:
         if trained:

@@ -7,8 +7,11 @@ Choosing one speaker among several faces is :mod:`lipread.face.track`'s job.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
+import types
 
 import numpy as np
 
@@ -47,6 +50,38 @@ class LandmarkBackend:
         pass
 
 
+class _ImportOnUse(types.ModuleType):
+    """Stands in for a module until an attribute is first used, then imports the real one."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") or sys.modules.get(self.__name__) is self:
+            raise AttributeError(attr)  # asked while still standing in: not the real module's business
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def import_mediapipe():
+    """``import mediapipe`` without importing matplotlib (about 2 s of a cold start, plus building its
+    font cache on a fresh machine): mediapipe's drawing helpers import ``matplotlib.pyplot`` at import
+    time and use it only to plot. While mediapipe imports, ``matplotlib`` and ``matplotlib.pyplot``
+    are placeholders that import the real module when used; afterwards they are taken out of
+    ``sys.modules`` again, so any later ``import matplotlib`` gets the real one."""
+    if "mediapipe" in sys.modules or "matplotlib.pyplot" in sys.modules:
+        return importlib.import_module("mediapipe")
+    names = [n for n in ("matplotlib", "matplotlib.pyplot") if n not in sys.modules]
+    stubs = {n: _ImportOnUse(n) for n in names}
+    if "matplotlib" in stubs:
+        stubs["matplotlib"].__path__ = []  # a package, so that `import matplotlib.pyplot` resolves
+        if "matplotlib.pyplot" in stubs:
+            stubs["matplotlib"].pyplot = stubs["matplotlib.pyplot"]
+    sys.modules.update(stubs)
+    try:
+        return importlib.import_module("mediapipe")
+    finally:
+        for n, stub in stubs.items():
+            if sys.modules.get(n) is stub:
+                del sys.modules[n]
+
+
 QUIET_FRAMES = 8
 """Frames at the start of each video during which mediapipe's native warnings are silenced: a starting
 graph prints a handful of harmless ones ("Feedback manager requires a model with a single signature...")
@@ -71,7 +106,7 @@ class MediaPipeBackend(LandmarkBackend):
         try:
             os.environ.setdefault("GLOG_minloglevel", "2")
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-            import mediapipe as mp
+            mp = import_mediapipe()
         except ImportError as exc:
             raise DependencyError(f"mediapipe is not importable ({exc})",
                                   fix="pip install mediapipe==0.10.21, or use landmarks='opencv'.") from None

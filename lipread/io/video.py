@@ -50,6 +50,8 @@ class DecodeReport:
     ``expected_duration`` the container's claimed duration (s, None if unknown);
     ``decoded_duration`` the duration actually decoded (s); ``errors`` decoder error messages;
     ``lost_seconds`` how much of the claimed duration could not be decoded (truncated files).
+    When a ``start``..``end`` segment is read, ``expected_duration`` is the segment's claimed length
+    (the part of it inside the file) and ``segment`` its ``(start, end)`` in seconds.
     """
 
     path: str
@@ -60,6 +62,7 @@ class DecodeReport:
     expected_duration: float | None = None
     decoded_duration: float = 0.0
     errors: list[str] = field(default_factory=list)
+    segment: tuple[float, float] | None = None
 
     @property
     def lost_seconds(self) -> float:
@@ -213,10 +216,12 @@ def iter_video_chunks(
     fps: float = VIDEO_FPS,
     report: DecodeReport | None = None,
     threads: bool = True,
+    chunk_mb: float | None = None,
 ) -> Iterator[VideoChunk]:
     """Decode ``path`` into RGB frames at a constant ``fps``, ``chunk_size`` frames at a time.
 
-    ``start``/``end`` (s) select a segment. ``report`` (optional) is filled in as decoding goes.
+    ``chunk_mb`` (optional) caps a chunk's size in MB too (at least one frame), so large frames come
+    in smaller chunks. ``start``/``end`` (s) select a segment. ``report`` (optional) is filled in as decoding goes.
     Raises :class:`MediaError` for a file that is not media, has no video stream or has no frames.
     """
     path = os.fspath(path)
@@ -230,6 +235,13 @@ def iter_video_chunks(
             report.expected_duration = container.duration / 1e6
         elif stream.duration and stream.time_base:
             report.expected_duration = float(stream.duration * stream.time_base)
+        if report.expected_duration is not None and (start is not None or end is not None):
+            # a segment is complete when its own stretch of the file was decoded, not the whole file
+            stop = report.expected_duration if end is None else min(end, report.expected_duration)
+            report.segment = (start or 0.0, stop)
+            report.expected_duration = max(0.0, stop - (start or 0.0))
+        if chunk_mb is not None and stream.width and stream.height:
+            chunk_size = max(1, min(chunk_size, int(chunk_mb * 2**20 // (stream.width * stream.height * 3))))
         yield from _resample(_source_frames(container, stream, path, report, start), report, chunk_size,
                              start, end, fps)
     finally:
@@ -241,6 +253,8 @@ def iter_video_chunks(
                          "The file is empty or damaged; re-encode or re-download it.")
     if report.truncated:
         lost = f"{report.lost_seconds:.2f}s of {report.expected_duration:.2f}s" if report.expected_duration else "the rest"
+        if report.segment is not None:
+            lost += f" (segment {report.segment[0]:.2f}-{report.segment[1]:.2f}s)"
         log.warning("%s: truncated or damaged; decoded %d frames (%.2fs), lost %s", path,
                     report.frames, report.decoded_duration, lost)
 

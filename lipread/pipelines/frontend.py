@@ -19,11 +19,16 @@ from lipread.errors import ConfigError, NoFaceError
 from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
+from lipread.face.roi import RegionStore, chunk_region
 from lipread.face.track import SpeakerTracker, interpolate_missing, missing_ranges
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
 
 log = logging.getLogger("lipread.pipelines.frontend")
+
+CHUNK_MB = 48
+"""Decoded frames per chunk are capped at this many MB (32 frames of 360p, 1 of 4K), so the frames in
+flight between the decoding thread and the landmarks stay small whatever the frame size."""
 
 
 @dataclass
@@ -31,7 +36,9 @@ class FrontEndConfig:
     """``preset`` "lipnet" (100x50) | "aligned96" (96x96); ``gray`` one channel; ``landmarks`` backend name
     (falls back to "opencv"); ``audio`` compute ``audio_features``; ``max_faces`` faces tracked when
     several are seen; ``smooth_radius`` landmark smoothing (±frames); ``chunk_size`` frames decoded at a
-    time (decoded in a background thread when ``prefetch``); ``keep_frames_mb`` decoded frames kept for cropping (beyond it the video is decoded twice)."""
+    time (at most ``CHUNK_MB`` of them; decoded in a background thread when ``prefetch``); ``keep_frames_mb``
+    the most kept for cropping (only the region around the mouth is kept, see :mod:`lipread.face.roi`;
+    beyond it the video is decoded twice)."""
 
     preset: str = "lipnet"
     gray: bool = False
@@ -93,28 +100,34 @@ class FrontEnd:
 
     def _landmarks(self, path, start, end, backend: LandmarkBackend, report: DecodeReport, keep: bool,
                    progress=None):
-        """Pass 1: decode and find one speaker's landmarks. Returns (landmarks, valid, frames|None, size, t0)."""
+        """Pass 1: decode and find one speaker's landmarks. Returns (landmarks, valid, kept|None, size, t0);
+        ``kept`` is a :class:`RegionStore` of the parts of the frames the crops need."""
         backend.reset()
         tracker = None
-        points, valid, kept = [], [], []
-        kept_bytes, limit = 0, self.config.keep_frames_mb * 2**20
+        points, valid = [], []
+        kept: RegionStore | None = None
+        region = None
+        limit = self.config.keep_frames_mb * 2**20
         n = self.geometry.n_points
         t0 = None
-        chunks = iter_video_chunks(path, self.config.chunk_size, start, end, report=report)
+        chunks = iter_video_chunks(path, self.config.chunk_size, start, end, report=report, chunk_mb=CHUNK_MB)
         for chunk in prefetch(chunks) if self.config.prefetch else chunks:
             if tracker is None:
                 h, w = chunk.frames.shape[1:3]
                 tracker = SpeakerTracker((w, h))
                 t0 = float(chunk.times[0])
-            for faces in backend.detect(chunk.frames):
-                pick = tracker.update(faces)
+                kept = RegionStore((w, h)) if keep else None
+            picks = [tracker.update(faces) for faces in backend.detect(chunk.frames)]
+            for pick in picks:
                 valid.append(pick is not None)
                 points.append(pick if pick is not None else np.zeros((n, 2), np.float32))
             if progress is not None:
                 progress(len(chunk.frames))
-            if keep and kept is not None:
-                kept_bytes += chunk.frames.nbytes
-                kept = kept + [chunk.frames] if kept_bytes <= limit else None
+            if kept is not None:
+                # a chunk with no face keeps the last face's region (the crops there copy its landmarks)
+                region = chunk_region(picks, (w, h), self.geometry, self.preset) or region
+                kept.add(chunk.frames, region)
+                kept = kept if kept.nbytes <= limit else None
         return np.stack(points), np.array(valid, dtype=bool), kept, (w, h), t0
 
     def process(self, path: str | os.PathLike, start: float | None = None, end: float | None = None,
@@ -156,17 +169,26 @@ class FrontEnd:
                               duration=len(valid) / VIDEO_FPS, backend=backend.name, frame_size=size,
                               report=report)
 
-    def _crops(self, path, start, end, kept, transforms) -> np.ndarray:
-        """Pass 2: warp crops from the kept frames, or decode again when they were not kept."""
+    def _crops(self, path, start, end, kept: RegionStore | None, transforms) -> np.ndarray:
+        """Pass 2: warp crops from the kept regions; frames whose crop is not inside its kept region
+        (or all, when nothing was kept) are cut from the video decoded again."""
         w, h = self.preset.size
-        out = np.empty((len(transforms), h, w, 1 if self.config.gray else 3), dtype=np.uint8)
-        if kept:
-            chunks = ((i, c) for i, c in zip(np.cumsum([0] + [len(c) for c in kept[:-1]]), kept))
-        else:
-            chunks = ((c.index, c.frames) for c in iter_video_chunks(path, self.config.chunk_size, start, end))
-        for i, frames in chunks:
-            n = min(len(frames), len(transforms) - i)
-            warp_crops(frames[:n], transforms[i : i + n], self.preset.size, self.config.gray, out=out[i : i + n])
+        gray = self.config.gray
+        out = np.empty((len(transforms), h, w, 1 if gray else 3), dtype=np.uint8)
+        todo = np.ones(len(transforms), dtype=bool)
+        if kept is not None and len(kept):
+            local, inside = kept.warp_transforms(transforms, self.preset.size)
+            for i in np.flatnonzero(inside):
+                warp_crops(kept.images[i][None], local[i : i + 1], self.preset.size, gray, out=out[i : i + 1])
+            todo &= ~inside
+        if todo.any():
+            log.debug("%s: %d of %d crops not inside the kept regions; decoding again", path, todo.sum(), len(todo))
+            for c in iter_video_chunks(path, self.config.chunk_size, start, end, chunk_mb=CHUNK_MB):
+                i = c.index
+                n = min(len(c.frames), len(transforms) - i)
+                for j in np.flatnonzero(todo[i : i + n]):
+                    warp_crops(c.frames[j : j + 1], transforms[i + j : i + j + 1], self.preset.size, gray,
+                               out=out[i + j : i + j + 1])
         return out
 
     def close(self) -> None:

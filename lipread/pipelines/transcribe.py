@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lipread.errors import NoFaceError
+from lipread.errors import MediaError, NoFaceError
 from lipread.models.zoo import DEFAULT_MODEL
 from lipread.pipelines.decode import decode_outputs, run_model
 from lipread.pipelines.domain import direction_scores, domain_warnings, mouth_stats
@@ -179,6 +179,7 @@ class Transcriber:
         pending: list[tuple[Window, np.ndarray]] = []
         stats: list[dict[str, float]] = []
         self._directions: list[tuple[float, float]] = []
+        truncated = False
         for i, win in enumerate(windows):
             try:
                 if single:
@@ -190,6 +191,15 @@ class Transcriber:
                     raise
                 log.warning("%s: no face in %.2f-%.2fs; nothing read there", path, win.start, win.end)
                 continue
+            except MediaError:
+                if single or not segments + pending:
+                    raise
+                # the file ends before its claimed duration: keep what was read (said once per file)
+                if not truncated:
+                    log.warning("%s: truncated or damaged; nothing decodes after %.2fs, lost %.2fs of %.2fs",
+                                path, win.start, duration - win.start, duration)
+                break
+            truncated = truncated or bool(result.report and result.report.truncated)
             t0 = self.times.add("frontend", t0)
             if single:
                 duration = duration or result.duration
@@ -253,8 +263,7 @@ class Transcriber:
 
 def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: float = 35.0) -> list[tuple[float, float]]:
     """Speech regions (s) found by energy in the audio, read ``chunk`` seconds at a time."""
-    import librosa
-
+    from lipread.audio.activity import nonsilent_intervals
     from lipread.io.audio import read_audio
     from lipread.types import AUDIO_SAMPLE_RATE
 
@@ -264,7 +273,7 @@ def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: fl
         end = min(duration, start + chunk)
         audio = read_audio(path, start=start, end=end)
         if audio.size:
-            for a, b in librosa.effects.split(audio, top_db=top_db, frame_length=1024, hop_length=256):
+            for a, b in nonsilent_intervals(audio, top_db=top_db, frame_length=1024, hop_length=256):
                 out.append((start + a / AUDIO_SAMPLE_RATE, start + b / AUDIO_SAMPLE_RATE))
         start = end
     return out

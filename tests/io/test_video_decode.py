@@ -148,3 +148,27 @@ def test_segment_far_into_a_file_seeks(tmp_path):
     clip = read_video(path, start=12.0, end=12.4)
     assert len(clip.frames) == 10
     assert list(clip.frames[:, 0, 0, 0] // 2) == [i % 128 for i in range(300, 310)]
+
+
+def test_a_complete_segment_is_not_reported_as_truncated(tmp_path, caplog):
+    """Reading a window of a long file decodes only that window: no false 'truncated' warning."""
+    frames = np.repeat((np.arange(325) % 128 * 2).astype(np.uint8)[:, None, None, None], 16 * 16 * 3).reshape(325, 16, 16, 3)
+    path = write_video(tmp_path / "long.mkv", frames)  # 13 s
+    with caplog.at_level(logging.WARNING, logger="lipread.io.video"):
+        for start, end in [(0.0, 3.0), (2.5, 5.5), (11.0, 14.0), (12.0, 12.4)]:  # the last two seek
+            clip = read_video(path, start=start, end=end)
+            assert not clip.report.truncated and clip.report.lost_seconds < 2 / 25, (start, end, clip.report)
+            assert clip.report.expected_duration == pytest.approx(min(end, 13.0) - start, abs=0.05)
+    assert "truncated" not in caplog.text
+
+
+def test_a_segment_of_a_truncated_file_still_warns(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    full = write_video(tmp_path / "full.mkv", (rng.random((150, 32, 40, 3)) * 255).astype(np.uint8))  # 6 s
+    data = open(full, "rb").read()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])  # the container still claims 6 s
+    with caplog.at_level(logging.WARNING, logger="lipread.io.video"):
+        clip = read_video(cut, start=1.0, end=5.0)
+    assert clip.report.truncated and 0.5 < clip.report.lost_seconds < 4.0
+    assert "truncated" in caplog.text and "segment 1.00-5.00s" in caplog.text

@@ -7,6 +7,8 @@ saved by the test; agreement with `lipread evaluate` uses the zoo model when it 
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,21 +81,40 @@ def test_python_api_and_no_face_error(tiny_model, grid_clips, tmp_path):
         lipread.transcribe(blank, model=str(tiny_model))
 
 
-def test_long_video_is_read_in_windows(tiny_model, grid_clips, tmp_path):
+@pytest.fixture(scope="module")
+def long_video(grid_clips, tmp_path_factory):
+    """9 s of three GRID clips one after the other, no audio track."""
     from lipread.io.video import read_video
     from lipread.io.writer import write_video
 
-    frames = np.concatenate([read_video(p).frames for p in grid_clips[:3]])  # 9 s, no audio track
-    long = tmp_path / "long.mkv"
-    write_video(long, frames)
+    frames = np.concatenate([read_video(p).frames for p in grid_clips[:3]])
+    return Path(write_video(tmp_path_factory.mktemp("long") / "long.mkv", frames))
+
+
+def test_long_video_is_read_in_windows(tiny_model, long_video, caplog):
+    long = long_video
     tr = Transcriber(load_model(str(tiny_model)))
     duration, windows = tr.plan(str(long))
     assert duration == pytest.approx(9.0, abs=0.05) and len(windows) == 4
-    t = tr.transcribe(long)
+    with caplog.at_level(logging.WARNING):
+        t = tr.transcribe(long)
     tr.close()
+    assert "truncated" not in caplog.text  # every window is read whole: no false alarm
     assert [s.start for s in t.segments] == sorted(s.start for s in t.segments)
     assert len(t.segments) == 4 and t.segments[-1].end == pytest.approx(9.0, abs=0.05)
     assert all(0 <= w.start <= w.end <= 9.05 for w in t.words)
+
+
+def test_truncated_long_video_warns_and_keeps_what_was_read(tiny_model, long_video, tmp_path, caplog):
+    data = long_video.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])  # the container still claims 9 s
+    tr = Transcriber(load_model(str(tiny_model)))
+    with caplog.at_level(logging.WARNING):
+        t = tr.transcribe(cut)
+    tr.close()
+    assert "truncated or damaged" in caplog.text
+    assert 1 <= len(t.segments) < 4 and t.segments[0].start == 0.0
 
 
 def test_loading_refuses_what_is_not_a_lipread_model(tmp_path):
