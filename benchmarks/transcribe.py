@@ -77,7 +77,7 @@ def warm(a) -> dict:
     first_s, totals, per_clip = None, [], []
     for i, clip in enumerate(clips):
         detect_before = dict(stages)
-        before = {k: tr.times.seconds.get(k, 0.0) for k in ("model", "decoder")}
+        before = {k: tr.times.seconds.get(k, 0.0) for k in ("model", "decoder", "domain")}
         t0 = time.perf_counter()
         text = tr.transcribe(clip).text
         total = time.perf_counter() - t0
@@ -91,12 +91,12 @@ def warm(a) -> dict:
         row = {"clip": clip.name, "text": text, "total": total, "decode": decode,
                "landmarks": stages.get("landmarks", 0.0) - detect_before.get("landmarks", 0.0),
                "crop": stages.get("crop", 0.0) - detect_before.get("crop", 0.0)}
-        for k in ("model", "decoder"):
+        for k in ("model", "decoder", "domain"):
             row[k] = tr.times.seconds.get(k, 0.0) - before[k]
         per_clip.append(row)
         totals.append(total)
     tr.close()
-    keys = ("decode", "landmarks", "crop", "model", "decoder", "total")
+    keys = ("decode", "landmarks", "crop", "model", "decoder", "domain", "total")
     return {
         "model": a.model, "decoder": tr.options.decoder, "clips": len(per_clip), "clip_seconds": 3.0,
         "import_seconds": import_s, "model_load_seconds": load_s, "first_clip_seconds": first_s,
