@@ -92,3 +92,16 @@ def test_extra_fields_of_words_are_kept(tmp_path):
     t = Transcript("c.mp4", 2.0, [Segment(0.0, 2.0, "bin", [ScoredWord("bin", 0.5, 1.0, 0.9)])])
     data = json.loads(get_writers("json", tmp_path)[0].write(t).read_text())
     assert data["segments"][0]["words"] == [{"word": "bin", "start": 0.5, "end": 1.0, "confidence": 0.9}]
+
+
+def test_json_carries_confidences_and_warnings(tmp_path):
+    words = [WordSpan("bin", 0.2, 0.5, 0.9), WordSpan("blue", 0.5, 0.8, 0.5), WordSpan("at", 0.8, 0.9, None)]
+    t = Transcript("c.mp4", 3.0, [Segment(0.0, 3.0, "bin blue at", words)], model="m",
+                   warnings=["the mouth barely moves: motion 0.01, training clips 0.97-3.88"])
+    data = json.loads(get_writers("json", tmp_path)[0].write(t).read_text())
+    assert data["confidence"] == 0.7 and data["segments"][0]["confidence"] == 0.7  # mean of the known ones
+    assert [w["confidence"] for w in data["segments"][0]["words"]] == [0.9, 0.5, None]
+    assert data["warnings"] == t.warnings
+    plain = Transcript("d.mp4", 1.0, [Segment(0.0, 1.0, "bin", [WordSpan("bin", 0.1, 0.4)])])
+    data = json.loads(get_writers("json", tmp_path)[0].write(plain).read_text())
+    assert data["confidence"] is None and data["warnings"] == []
