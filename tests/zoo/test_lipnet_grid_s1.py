@@ -98,3 +98,14 @@ def test_out_of_domain_clips_warn_and_held_out_clips_do_not(grid_dir, tmp_path):
         assert t.warnings, "a covered mouth must warn"
     finally:
         transcriber.close()
+    # the command line: one warning line for the file, the text still written, exit 0
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "lipread", "transcribe", str(tmp_path / "still.mp4"), "-f", "json",
+                        "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "unlike the model's training data" in ln]
+    assert len(lines) == 1 and "barely moves" in lines[0] and "still.mp4" in lines[0], r.stderr
+    data = json.loads((tmp_path / "out" / "still.json").read_text())
+    assert data["text"] and data["warnings"] and 0.0 <= data["confidence"] <= 1.0
