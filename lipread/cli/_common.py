@@ -31,6 +31,32 @@ LM_HELP = ("n-gram LM for the beam decoder: an ARPA or KenLM binary file, or 'gr
 LEXICON_HELP = "Word list for the beam decoder (one word a line), or 'grid' for the GRID vocabulary."
 
 
+def decoder_options(decoder_help: str = "Decoder. [default: the one stored with the model]"):
+    """The decoder settings ``transcribe`` and ``evaluate`` share (each defaults to the model's stored one):
+    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score``, ``flip_average``."""
+    options = [
+        click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None, help=decoder_help),
+        click.option("--beam-size", type=click.IntRange(min=1), default=None,
+                     help="Beam width of the beam decoder. [default: the model's, else 10]"),
+        click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]"),
+        click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]"),
+        click.option("--lm-weight", type=float, default=None,
+                     help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]"),
+        click.option("--word-score", type=float, default=None,
+                     help="Score added per word, a bonus against deletions (beam decoder). "
+                          "[default: the model's, else 0]"),
+        click.option("--flip-average/--no-flip-average", default=None,
+                     help="Average the model's posteriors on each clip and its mirror image. [default: the model's]"),
+    ]
+
+    def apply(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         msg = record.getMessage()

@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from lipread.cli._common import CONTEXT, JSON_HELP, LEXICON_HELP, LM_HELP
+from lipread.cli._common import CONTEXT, JSON_HELP, decoder_options
 from lipread.device import DEVICE_HELP
 
 log = logging.getLogger("lipread.evaluate")
@@ -18,18 +18,7 @@ log = logging.getLogger("lipread.evaluate")
 @click.argument("data", type=click.Path())
 @click.option("--split", type=click.Choice(["auto", "train", "val", "test", "all"]), default="auto",
               help="Split of the cache to score; auto = the held-out split the cache records (test, else val).")
-@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
-              help="Decoder. [default: the one stored with the model, as `lipread transcribe` uses]")
-@click.option("--beam-size", type=click.IntRange(min=1), default=None,
-              help="Beam width of the beam decoder. [default: the model's, else 10]")
-@click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]")
-@click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]")
-@click.option("--lm-weight", type=float, default=None,
-              help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]")
-@click.option("--word-score", type=float, default=None,
-              help="Score added per word, a bonus against deletions (beam decoder). [default: the model's, else 0]")
-@click.option("--flip-average/--no-flip-average", default=None,
-              help="Average the model's posteriors on each clip and its mirror image. [default: the model's]")
+@decoder_options("Decoder. [default: the one stored with the model, as `lipread transcribe` uses]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, help="Clips per model call.")
 @click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="Score only the first N clips (0 = all).")

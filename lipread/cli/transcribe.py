@@ -7,14 +7,7 @@ import time
 
 import click
 
-from lipread.cli._common import (
-    CONTEXT,
-    LEXICON_HELP,
-    LM_HELP,
-    OUTPUT_DIR_HELP,
-    batch_result,
-    check_unique_stems,
-)
+from lipread.cli._common import CONTEXT, OUTPUT_DIR_HELP, batch_result, check_unique_stems, decoder_options
 from lipread.device import DEVICE_HELP
 
 log = logging.getLogger("lipread.transcribe")
@@ -29,18 +22,7 @@ FORMATS = ["txt", "srt", "vtt", "json"]
               help="Output format: txt, srt, vtt, json or all; repeat it or give a comma list (-f srt,vtt).")
 @click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
               help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.txt ...")
-@click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None,
-              help="Decoder. [default: the one stored with the model]")
-@click.option("--beam-size", type=click.IntRange(min=1), default=None,
-              help="Beam width of the beam decoder. [default: the model's, else 10]")
-@click.option("--lm", metavar="FILE|grid", default=None, help=LM_HELP + " [default: the model's]")
-@click.option("--lexicon", metavar="FILE|grid", default=None, help=LEXICON_HELP + " [default: the model's]")
-@click.option("--lm-weight", type=float, default=None,
-              help="Weight of the LM score against the model's (beam decoder). [default: the model's, else 0.5]")
-@click.option("--word-score", type=float, default=None,
-              help="Score added per word, a bonus against deletions (beam decoder). [default: the model's, else 0]")
-@click.option("--flip-average/--no-flip-average", default=None,
-              help="Average the model's posteriors on each clip and its mirror image. [default: the model's]")
+@decoder_options()
 @click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
 @click.option("--batch-size", type=click.IntRange(min=1), default=4, help="Windows of a long video per model call.")
 def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average,
