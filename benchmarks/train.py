@@ -2,7 +2,9 @@
 
 Synthetic batches of the recipe's shape (8 clips, 75 frames, RGB 50x100, 30-character targets):
 the data loader is measured separately by benchmarks/prepare.py. Each configuration runs
-``--warmup`` untimed and ``--iters`` timed optimizer steps (forward, CTC loss, backward, AdamW).
+``--warmup`` untimed and ``--iters`` timed optimizer steps (forward, CTC loss, backward, AdamW),
+in fp32 and under CPU bf16 autocast (``--precision``), all in one run so the ratios are comparable.
+The result records whether the CPU has bf16 instructions (``cpu_flags``): without them bf16 is emulated.
 
     python benchmarks/train.py --out benchmarks/results/train.json
 """
@@ -22,12 +24,24 @@ from lipread.models import create_model
 from lipread.models.ctc import ctc_loss
 
 CONFIGS = [
-    ("lipnet_small", {"gray": False}, "the GRID recipe's model (pipelines/grid/lipnet_small.yaml)"),
+    ("lipnet_small", {"gray": False, "rnn_size": 256}, "the GRID recipes' model (pipelines/grid/lipnet_small.yaml)"),
     ("lipnet", {}, "the paper's LipNet"),
 ]
 
 
-def step_times(name: str, args: dict, batch: int, frames: int, warmup: int, iters: int) -> list[float]:
+def cpu_flags() -> list[str]:
+    """The CPU's vector and bf16 instruction-set flags (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return sorted(f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "amx")) or "bf16" in f)
+    except OSError:
+        pass
+    return []
+
+
+def step_times(name: str, args: dict, batch: int, frames: int, warmup: int, iters: int,
+               precision: str = "fp32") -> list[float]:
     torch.manual_seed(0)
     model = create_model(name, **args).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -40,7 +54,8 @@ def step_times(name: str, args: dict, batch: int, frames: int, warmup: int, iter
     times = []
     for i in range(warmup + iters):
         t0 = time.perf_counter()
-        log_probs, out_lengths = model(x, lengths)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            log_probs, out_lengths = model(x, lengths)
         ctc_loss(log_probs, out_lengths, targets, target_lengths).backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -56,6 +71,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32", "bf16"])
     ap.add_argument("--out", default="benchmarks/results/train.json")
     a = ap.parse_args()
     rows = []
@@ -64,13 +80,16 @@ def main() -> None:
         params = sum(p.numel() for p in model.parameters())
         for threads in a.threads:
             torch.set_num_threads(threads)
-            times = step_times(name, args, a.batch, a.frames, a.warmup, a.iters)
-            median = statistics.median(times)
-            rows.append({"model": name, "args": args, "what": what, "params": params, "threads": threads,
-                         "batch": a.batch, "frames": a.frames, "step_seconds": times,
-                         "median_step_seconds": median, "samples_per_second": a.batch / median})
-            print(f"{name:13s} threads={threads}  {median:.3f} s/step  {a.batch / median:6.1f} samples/s")
-    result = {"benchmark": "train", "machine": machine_info(), "warmup": a.warmup, "iters": a.iters, "results": rows}
+            for precision in a.precision:
+                times = step_times(name, args, a.batch, a.frames, a.warmup, a.iters, precision)
+                median = statistics.median(times)
+                rows.append({"model": name, "args": args, "what": what, "params": params, "threads": threads,
+                             "precision": precision, "batch": a.batch, "frames": a.frames, "step_seconds": times,
+                             "median_step_seconds": median, "samples_per_second": a.batch / median})
+                print(f"{name:13s} threads={threads} {precision}  {median:.3f} s/step  "
+                      f"{a.batch / median:6.1f} samples/s")
+    result = {"benchmark": "train", "machine": {**machine_info(), "cpu_flags": cpu_flags()}, "warmup": a.warmup,
+              "iters": a.iters, "results": rows}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=2))
     print(f"wrote {a.out}")
