@@ -27,7 +27,11 @@ class DataConfig:
     val_split: str = "val"
     vocabulary: str = "grid"
     batch_size: int = 8
-    """Clips per batch (per process with torchrun)."""
+    """Clips per batch (per process with torchrun); with ``max_frames`` an upper bound."""
+    max_frames: int = 0
+    """Padded-frame budget per batch (per process): clips of similar length are batched together and a
+    batch holds as many as fit ``len(batch) * longest <= max_frames`` (0 = ``batch_size`` clips a batch).
+    Sets the memory a step needs independent of the length tail (the LRS recipe's memory table)."""
     num_workers: int = 0
     augment: dict[str, Any] = field(default_factory=dict)
     """Options of the training augmentation (see ``lipread.data.augment``); empty = the preset's defaults."""
@@ -70,6 +74,12 @@ class TrainConfig:
     keep_last: int = 2
     """How many recent checkpoints to keep (the best by validation WER is kept separately)."""
     tensorboard: bool = True
+    init_from: str = ""
+    """Start from the weights of this model/checkpoint folder (e.g. the previous curriculum stage's
+    ``best``); optimizer and schedule start fresh. Ignored when resuming from a checkpoint of this run."""
+    auto_resume: bool = False
+    """Resume from the newest checkpoint of ``out_dir`` when there is one, else start: what workers restarted
+    by ``torchrun --max-restarts`` after a lost node need (they rerun the same command line)."""
 
 
 def load_train_config(path: str | None, overrides: list[str] | None = None) -> TrainConfig:

@@ -95,8 +95,10 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.best_wer = math.inf
-        if resume:
+        if resume or (cfg.auto_resume and list_checkpoints(self.ckpt_dir)):
             self._resume()
+        elif cfg.init_from:
+            self._init_from(cfg.init_from)
         self.ddp = (
             torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
@@ -131,6 +133,21 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpts[-1], self.step, self.epoch,
                  self.batch_in_epoch)
+
+    def _init_from(self, path: str) -> None:
+        """Load the weights of a model folder, or of a run folder's newest checkpoint (the previous
+        curriculum stage); the model must be the same."""
+        from lipread.models.checkpoint import load_state
+
+        if (Path(path) / "checkpoints").is_dir() and list_checkpoints(Path(path) / "checkpoints"):
+            path = str(list_checkpoints(Path(path) / "checkpoints")[-1])  # a run folder: its newest checkpoint
+        try:
+            self.model.load_state_dict(load_state(path), strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "mismatch"
+            raise CheckpointError(f"init_from: the weights do not fit model {self.cfg.model.name!r} ({first})", path,
+                                  "Use the same model.name and model.args as the run they came from.") from None
+        log.info("initialised the weights from %s", path)
 
     def _tensorboard(self):
         try:
