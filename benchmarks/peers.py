@@ -60,13 +60,6 @@ def grid_val_log_probs(grid: Path, limit: int) -> tuple[list[np.ndarray], list[s
     return out, refs, {"clips": len(out), "model": "lipnet-grid-s1", "split": "GRID s1 val (val_fraction 0.1, seed 0)"}
 
 
-def time_decode(fn, items) -> tuple[float, list[str]]:
-    fn(items[0])  # warm up
-    t = time.perf_counter()
-    hyps = [fn(x) for x in items]
-    return len(items) / (time.perf_counter() - t), hyps
-
-
 def beam_search(log_probs: list[np.ndarray], refs: list[str], repeats: int) -> dict:
     from pyctcdecode import build_ctcdecoder
 
@@ -78,7 +71,7 @@ def beam_search(log_probs: list[np.ndarray], refs: list[str], repeats: int) -> d
     tok = Tokenizer.from_name("grid")
     labels = [""] + list(tok.symbols)  # index 0 = CTC blank ("" in pyctcdecode), then " a b ..."
     arpa, _ = grid_lm_files()
-    items = [torch.from_numpy(lp) for lp in log_probs] * repeats
+    items = [torch.from_numpy(lp) for lp in log_probs]
     rows = {}
     try:
         import kenlm  # noqa: F401
@@ -122,16 +115,28 @@ def beam_search(log_probs: list[np.ndarray], refs: list[str], repeats: int) -> d
 
 
 def compare(ours: dict, peer, items, refs, repeats) -> dict:
-    """Timing alternates peer and ours variants in this one process; WER on the distinct utterances."""
+    """Utterances/s of the peer and of each of our variants, timed in alternating rounds (each round
+    decodes every distinct utterance once with each decoder) so that a change of machine load during
+    the run falls on all of them alike; WER on the distinct utterances."""
     n = len(refs)
-    peer_rate, peer_hyps = time_decode(peer, items)
-    row = {"utterances": len(items), "repeats": repeats, "pyctcdecode_utt_per_s": round(peer_rate, 1),
-           "pyctcdecode_wer": round(score(refs, peer_hyps[:n]).wer, 4)}
-    for name, dec in ours.items():
-        rate, hyps = time_decode(lambda x, d=dec: d.decode(x[None])[0][0].text, items)
-        row[f"ours_{name}_utt_per_s"] = round(rate, 1)
-        row[f"ours_{name}_wer"] = round(score(refs, hyps[:n]).wer, 4)
-        row[f"speedup_{name}"] = round(rate / peer_rate, 2)
+    decoders = {"pyctcdecode": peer, **{f"ours_{k}": (lambda x, d=d: d.decode(x[None])[0][0].text)
+                                        for k, d in ours.items()}}
+    seconds = dict.fromkeys(decoders, 0.0)
+    hyps: dict[str, list[str]] = {}
+    for fn in decoders.values():
+        fn(items[0])  # warm up
+    for _ in range(repeats):
+        for name, fn in decoders.items():
+            t = time.perf_counter()
+            out = [fn(x) for x in items[:n]]
+            seconds[name] += time.perf_counter() - t
+            hyps[name] = out
+    row = {"utterances": n, "rounds": repeats}
+    for name in decoders:
+        row[f"{name}_utt_per_s"] = round(n * repeats / seconds[name], 1)
+        row[f"{name}_wer"] = round(score(refs, hyps[name]).wer, 4)
+    for k in ours:
+        row[f"speedup_{k}"] = round(seconds["pyctcdecode"] / seconds[f"ours_{k}"], 2)
     return row
 
 
@@ -147,72 +152,86 @@ def jitter(centres: np.ndarray) -> float:
     return float(np.linalg.norm(np.diff(centres, axis=0), axis=1).mean())
 
 
-def per_frame_facemesh(paths: list[Path], size: tuple[int, int]) -> tuple[int, float, list[np.ndarray]]:
+class PerFrameFaceMesh:
     """Per-frame FaceMesh (static_image_mode=True) and a fixed box around each frame's lip centre."""
-    import mediapipe as mp
 
-    from lipread.face.geometry import face_geometry
-    from lipread.io.video import read_video
+    def __init__(self, size: tuple[int, int]):
+        import mediapipe as mp
 
-    geo = face_geometry()
-    lips = geo.mediapipe_indices[geo.lips]
-    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
-                                           min_detection_confidence=0.5)
-    frames_done, centres_all, t = 0, [], time.perf_counter()
-    w, h = size
-    for path in paths:
+        from lipread.face.geometry import face_geometry
+
+        geo = face_geometry()
+        self.lips = geo.mediapipe_indices[geo.lips]
+        self.mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
+                                                    min_detection_confidence=0.5)
+        self.size = size
+
+    def __call__(self, path: Path) -> tuple[int, np.ndarray]:
+        from lipread.io.video import read_video
+
         frames = read_video(path).frames
-        centres, last = [], None
-        crops = []
+        w, h = self.size
+        centres, crops, last = [], [], None
         for img in frames:
-            res = mesh.process(img)
+            res = self.mesh.process(img)
             if res.multi_face_landmarks:
                 pts = res.multi_face_landmarks[0].landmark
-                last = np.array([[pts[i].x * img.shape[1], pts[i].y * img.shape[0]] for i in lips]).mean(0)
+                last = np.array([[pts[i].x * img.shape[1], pts[i].y * img.shape[0]] for i in self.lips]).mean(0)
             if last is None:
-                continue
+                continue  # no face yet: nothing to crop
             cx, cy = int(round(last[0])), int(round(last[1]))
             y0, x0 = max(0, cy - h // 2), max(0, cx - w // 2)
             crops.append(img[y0 : y0 + h, x0 : x0 + w])
             centres.append(last)
-        frames_done += len(frames)
-        centres_all.append(np.array(centres))
-    mesh.close()
-    return frames_done, time.perf_counter() - t, centres_all
+        return len(frames), np.array(centres)
 
 
-def ours_tracked(paths: list[Path], preset: str) -> tuple[int, float, list[np.ndarray]]:
-    from lipread.face.geometry import PRESETS
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+class Tracked:
+    """Our front end; the crop centre per frame from its source->crop transforms."""
 
-    fe = FrontEnd(FrontEndConfig(preset=preset, prefetch=False))
-    fe.process(paths[0])  # load the models outside the timing, as the peer's are loaded before
-    frames, centres, t = 0, [], time.perf_counter()
-    for path in paths:
-        r = fe.process(path)
-        frames += len(r.mouth)
-        centres.append(crop_centres(r.transforms, PRESETS[preset].size))
-    return frames, time.perf_counter() - t, centres
+    def __init__(self, preset: str):
+        from lipread.face.geometry import PRESETS
+        from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+
+        self.fe = FrontEnd(FrontEndConfig(preset=preset, prefetch=False))
+        self.size = PRESETS[preset].size
+
+    def __call__(self, path: Path) -> tuple[int, np.ndarray]:
+        r = self.fe.process(path)
+        return len(r.mouth), crop_centres(r.transforms, self.size)
 
 
 def cropping(paths: list[Path]) -> dict:
+    """Both croppers on the same clips, alternating clip by clip (load changes fall on both alike)."""
     from lipread.face.geometry import PRESETS
 
     preset = "lipnet"
     size = PRESETS[preset].size
-    n_ours, s_ours, c_ours = ours_tracked(paths, preset)
-    n_peer, s_peer, c_peer = per_frame_facemesh(paths, size)
-    j_ours = float(np.mean([jitter(c) for c in c_ours]))
-    j_peer = float(np.mean([jitter(c) for c in c_peer if len(c) > 1]))
+    runners = {"ours": Tracked(preset), "per_frame_facemesh": PerFrameFaceMesh(size)}
+    for fn in runners.values():
+        fn(paths[0])  # load the models and warm up outside the timing
+    frames = dict.fromkeys(runners, 0)
+    seconds = dict.fromkeys(runners, 0.0)
+    jitters: dict[str, list[float]] = {k: [] for k in runners}
+    for path in paths:
+        for name, fn in runners.items():
+            t = time.perf_counter()
+            n, centres = fn(path)
+            seconds[name] += time.perf_counter() - t
+            frames[name] += n
+            if len(centres) > 1:
+                jitters[name].append(jitter(centres))
+    rate = {k: frames[k] / seconds[k] for k in runners}
+    j = {k: float(np.mean(v)) for k, v in jitters.items()}
     return {
-        "clips": len(paths), "frames": n_ours, "crop": f"{preset} {size[0]}x{size[1]}",
-        "ours_frames_per_s": round(n_ours / s_ours, 1), "per_frame_facemesh_frames_per_s": round(n_peer / s_peer, 1),
-        "speedup": round((n_ours / s_ours) / (n_peer / s_peer), 2),
-        "ours_jitter_px": round(j_ours, 3), "per_frame_facemesh_jitter_px": round(j_peer, 3),
-        "jitter_ratio": round(j_peer / j_ours, 2) if j_ours > 0 else None,
-        "notes": "both decode the video themselves (PyAV, 25 fps); ours without the decode-ahead thread "
-                 "(prefetch=False) so that both use one core; jitter = mean |centre(t) - centre(t-1)| in "
-                 "source pixels of the 360x288 GRID frames",
+        "clips": len(paths), "frames": frames["ours"], "crop": f"{preset} {size[0]}x{size[1]}",
+        "ours_frames_per_s": round(rate["ours"], 1), "per_frame_facemesh_frames_per_s": round(rate["per_frame_facemesh"], 1),
+        "speedup": round(rate["ours"] / rate["per_frame_facemesh"], 2),
+        "ours_jitter_px": round(j["ours"], 3), "per_frame_facemesh_jitter_px": round(j["per_frame_facemesh"], 3),
+        "jitter_ratio": round(j["per_frame_facemesh"] / j["ours"], 2) if j["ours"] > 0 else None,
+        "notes": "both decode the video themselves (PyAV, 25 fps), alternating clip by clip in one process; ours "
+                 "without the decode-ahead thread (prefetch=False) so that both use one core; jitter = mean "
+                 "|centre(t) - centre(t-1)| in source pixels of the 360x288 GRID frames, per clip, averaged",
     }
 
 
