@@ -1,8 +1,8 @@
 """The LRS3 recipe's model on paper and measured: size, MACs per second of video, peak training
 memory vs batch frames, training throughput, and the epoch time it implies.
 
-Model: ``lipnet_resnet`` (3D front end + ResNet-18 trunk + 2 x BiGRU 256, CTC over the ``english``
-vocabulary, 38 outputs) on 88x88 gray crops, as ``pipelines/lrs3/lrs3_resnet18_bigru.yaml`` trains it.
+Model: the one ``pipelines/lrs3/lrs3_resnet18_bigru.yaml`` trains (``lipnet_resnet``: 3D front end +
+ResNet-18 trunk + BiGRU, CTC over the ``english`` vocabulary, 38 outputs) on 88x88 gray crops.
 
 - MACs: ``torch.utils.flop_counter`` on one second (25 frames) of video, forward only (convolutions and
   matrix products; FLOPs / 2), plus the GRU's 3 gates x (input + hidden) x hidden per frame, direction
@@ -31,7 +31,8 @@ from pathlib import Path
 import torch
 from _machine import machine_info
 
-MODEL = {"name": "lipnet_resnet", "args": {"vocab": "english", "gray": True}}
+RECIPE = Path(__file__).resolve().parents[1] / "pipelines" / "lrs3" / "lrs3_resnet18_bigru.yaml"
+MODEL = __import__("yaml").safe_load(RECIPE.read_text())["model"]  # the recipe's model, as it trains it
 SIDE = 88
 LRS3_TRAIN_HOURS = {"pretrain": 407.0, "trainval": 30.0}  # LRS3-TED v0.4 (Afouras et al. 2018): 118,516 + 31,982 clips
 
@@ -39,7 +40,7 @@ LRS3_TRAIN_HOURS = {"pretrain": 407.0, "trainval": 30.0}  # LRS3-TED v0.4 (Afour
 def build():
     from lipread.models import create_model
 
-    return create_model(MODEL["name"], **MODEL["args"])
+    return create_model(MODEL["name"], **MODEL.get("args", {}))
 
 
 def gru_macs_per_frame(model) -> int:

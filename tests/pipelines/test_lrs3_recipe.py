@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "pipelines" / "lrs3"
 PREP = ["--preset", "aligned48", "--gray", "--val-fraction", "0.1", "--split-seed", "0", "--option", "max_seconds=4"]
 STAGES = [  # (run, init_from, overrides): the curriculum of the README, at miniature scale
-    ("s1", None, ["data.augment={word_spans: 1.0, max_words: 2, time_masks: 0}", "max_steps=100"]),
-    ("s2", "s1", ["data.augment={word_spans: 1.0, max_words: 6, time_masks: 0}", "max_steps=100"]),
-    ("s3", "s2", ["data.augment={word_spans: 0.0, time_masks: 0}", "max_steps=150"]),
+    ("s1", None, ["data.augment={word_spans: 1.0, max_words: 2, time_masks: 0}", "max_steps=50"]),
+    ("s2", "s1", ["data.augment={word_spans: 1.0, max_words: 6, time_masks: 0}", "max_steps=50"]),
+    ("s3", "s2", ["data.augment={word_spans: 0.0, time_masks: 0}", "max_steps=400", "val_every=100", "ckpt_every=100"]),
 ]
 
 
@@ -75,9 +75,11 @@ def test_mini_lrs3_recipe_end_to_end(grid_dir, tmp_path):
     first, last = train_losses(runs / "s1"), train_losses(runs / STAGES[-1][0])
     assert sum(last[-3:]) / 3 < 0.8 * sum(first[:3]) / 3, (first[:3], last[-3:])
 
-    # 4. evaluate the last stage on the test set with beam search + LM + lexicon
+    # 4. evaluate the last stage's final weights on the test set with beam search + LM + lexicon (its best/
+    # is chosen by greedy val WER, which stays at 100% on this scale while the model learns letters)
     out = tmp_path / "test-beam.json"
-    res = lipread("evaluate", str(runs / STAGES[-1][0] / "best"), str(cache), "--split", "test", "--decoder", "beam",
+    final = sorted((runs / STAGES[-1][0] / "checkpoints").glob("step_*"))[-1]
+    res = lipread("evaluate", str(final), str(cache), "--split", "test", "--decoder", "beam",
                   "--beam-size", "20", "--lm", str(lm / "lm_3gram.arpa"), "--lexicon", str(lm / "lexicon.txt"),
                   "--lm-weight", "1.0", "--word-score", "2.0", "--json", str(out))
     assert res.returncode == 0, res.stderr[-3000:]
