@@ -73,6 +73,7 @@ def test_mini_lrs3_recipe_end_to_end(grid_dir, tmp_path):
                       *overrides)
         assert res.returncode == 0, res.stderr[-3000:]
     first, last = train_losses(runs / "s1"), train_losses(runs / STAGES[-1][0])
+    assert train_losses(runs / "s2")[0] < 0.5 * first[0]  # init_from carried stage 1's weights (here 11.5 -> 3.4)
     assert sum(last[-3:]) / 3 < 0.8 * sum(first[:3]) / 3, (first[:3], last[-3:])
 
     # 4. evaluate the last stage's final weights on the test set with beam search + LM + lexicon (its best/
