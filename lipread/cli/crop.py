@@ -16,7 +16,7 @@ log = logging.getLogger("lipread.cli.crop")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
               help=OUTPUT_DIR_HELP + " Files are named after each input: clip.mp4 -> clip.mkv, clip.npz.")
-@click.option("--preset", default="lipnet", type=click.Choice(["lipnet", "aligned96"]),
+@click.option("--preset", default="lipnet", type=click.Choice(["lipnet", "aligned96", "aligned48"]),
               help="lipnet: 100x50 RGB (LipNet); aligned96: 96x96 (modern VSR, crop 88x88 to train).")
 @click.option("--gray", is_flag=True, help="One grey channel instead of RGB.")
 @click.option("--overlay", is_flag=True, help="Also write <name>.overlay.mp4: the source with landmarks and crop box.")

@@ -63,7 +63,7 @@ Examples:
 @click.argument("out", type=click.Path(), required=False)
 @click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help=OUTPUT_DIR_HELP + " [default: cache/CORPUS]")
-@click.option("--preset", type=click.Choice(["lipnet", "aligned96"]), default="lipnet",
+@click.option("--preset", type=click.Choice(["lipnet", "aligned96", "aligned48"]), default="lipnet",
               help="Mouth crop: lipnet = 100x50 RGB (LipNet), aligned96 = 96x96 aligned (auto_avsr).")
 @click.option("--gray", is_flag=True, help="Store grayscale crops (1 channel).")
 @click.option("--audio", is_flag=True, help="Also compute and store audio features (4 per video frame).")
@@ -82,10 +82,13 @@ Examples:
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Corpus reader option, e.g. max_seconds=10 (lrs), subsets=main (lrs2), speakers=s1,s2 (grid).")
 @click.option("--shard-clips", type=click.IntRange(min=1), default=256, help="Clips per shard file of the cache.")
+@click.option("--check-shards", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Prepare nothing: check that the N --shard jobs into OUT are complete (every clip prepared "
+                   "or listed as failed); exit 1 and name the shards to rerun if not.")
 @click.option("--processor", default=None, hidden=True,
               help="module:function making the per-clip processor from the front-end config (tests, custom front ends).")
 def command(corpus, root, out, output_dir, preset, gray, audio, landmarks, workers, shard_spec, protocol, val_fraction,
-            split_seed, limit, options, shard_clips, processor):
+            split_seed, limit, options, shard_clips, check_shards, processor):
     from pathlib import Path
 
     from lipread.errors import UsageError
@@ -111,6 +114,8 @@ def command(corpus, root, out, output_dir, preset, gray, audio, landmarks, worke
         reader_options["val_fraction"] = val_fraction
     entries = read_corpus(corpus, root, **reader_options)
     settings = corpus_settings(corpus, reader_options)
+    if check_shards:
+        return _check_shards(entries, out, check_shards, settings)
     config = FrontEndConfig(preset=preset, gray=gray, audio=audio, landmarks=landmarks)
     summary = prepare(entries, out, config, corpus=settings, workers=workers, shard=shard, limit=limit,
                       shard_clips=shard_clips, worker_factory=processor or DEFAULT_FACTORY)
@@ -124,3 +129,34 @@ def command(corpus, root, out, output_dir, preset, gray, audio, landmarks, worke
     if summary.failures:
         click.echo(f"failures listed in {summary.failures_file}", err=True)
     batch_result({cid: why for cid, (_, why) in summary.failures.items()}, summary.total, noun="clip")
+
+
+def _check_shards(entries, out, count: int, settings: dict) -> int:
+    """``--check-shards N``: one line per shard; exit code 1 while any shard is incomplete."""
+    import json
+    from pathlib import Path
+
+    from lipread.data.cache import read_cache_config
+    from lipread.data.prepare import shard_status
+    from lipread.errors import ConfigError
+
+    if (Path(out) / "cache.json").is_file():
+        stored = read_cache_config(out).get("corpus", {})
+        differ = sorted(k for k in set(stored) | set(settings) if stored.get(k) != settings.get(k))
+        if differ:
+            raise ConfigError(f"the cache was prepared with other corpus options ({', '.join(differ)}: "
+                              f"{json.dumps({k: stored.get(k) for k in differ})})", out,
+                              "Check with the options the prepare jobs used.")
+    status = shard_status(entries, out, count)
+    for s in status:
+        state = "complete" if s.complete else ("not finished" if not s.finished else f"{len(s.missing)} missing")
+        click.echo(f"shard {s.index}/{count}: {s.prepared} prepared, {s.failed} failed (listed), "
+                   f"{len(s.missing)} missing of {s.expected}: {state}")
+    todo = [s.index for s in status if not s.complete]
+    if todo:
+        click.echo(f"incomplete shards: {' '.join(str(i) for i in todo)}; rerun their jobs "
+                   f"(lipread prepare ... --shard I/{count}: a rerun continues where it stopped)", err=True)
+        return 1
+    total = sum(s.prepared for s in status)
+    click.echo(f"all {count} shards complete: {total} clips prepared, {sum(s.failed for s in status)} failed", err=True)
+    return 0

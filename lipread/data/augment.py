@@ -46,6 +46,8 @@ class AugmentConfig:
     on 810 GRID clips it gives many more distinct targets and ties each word to its own frames."""
     span_margin: int = 2
     """Frames kept on each side of a word span (alignment times are not frame-exact)."""
+    max_words: int = 0
+    """At most this many words in a word span (0 = up to all): curriculum stages grow it (LRS recipe)."""
 
 
 PRESET_AUGMENT = {
@@ -53,6 +55,7 @@ PRESET_AUGMENT = {
     "lipnet": AugmentConfig(max_shift=4, flip=0.5, frame_drop=0.05, frame_dup=0.05),
     # auto_avsr (Ma et al. 2023): 96x96 aligned crops, random crop 88, flip, time masking (0.4 s)
     "aligned96": AugmentConfig(crop=(88, 88), flip=0.5, time_masks=2, time_mask_frames=10),
+    "aligned48": AugmentConfig(crop=(44, 44), flip=0.5, time_masks=2, time_mask_frames=10),
 }
 
 
@@ -110,18 +113,21 @@ def drop_dup_index(t: int, p_drop: float, p_dup: float, rng: np.random.Generator
 
 def word_span(
     words: list, frames: int, fps: float, rng: np.random.Generator, offset: float = 0.0, margin: int = 2,
+    max_words: int = 0,
 ) -> tuple[int, int, str] | None:
     """A random run of whole words: ``(first_frame, end_frame, text)`` with end exclusive.
 
     ``words``: ``[[word, start_s, end_s], ...]`` in seconds on the source's clock; ``offset``: the
-    clip's start on that clock. The run has 1..len(words) words (uniform), at a uniform position;
+    clip's start on that clock. The run has 1..len(words) words (uniform; at most ``max_words`` when
+    that is > 0), at a uniform position;
     its frames are the aligned times plus ``margin`` frames each side, clipped to the clip.
     None when there are no usable words.
     """
     usable = [w for w in words if w[2] > w[1]]
     if not usable:
         return None
-    n = int(rng.integers(1, len(usable) + 1))
+    most = min(len(usable), max_words) if max_words > 0 else len(usable)
+    n = int(rng.integers(1, most + 1))
     first = int(rng.integers(0, len(usable) - n + 1))
     run = usable[first : first + n]
     start = max(0, int(np.floor((run[0][1] - offset) * fps)) - margin)

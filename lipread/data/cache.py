@@ -95,8 +95,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write via ``write(fileobj)`` to ``path.tmp``, fsync, rename onto ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write via ``write(fileobj)`` to a temporary file beside ``path``, fsync, rename onto ``path``.
+
+    The temporary name is unique to the writer (``path.PID-RANDOM.tmp``): the jobs of a ``--shard`` array
+    start at the same time and all write ``cache.json`` of a new cache; with one shared temporary name
+    one job's rename would take the file from under another's.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "wb") as f:
         write(f)
         f.flush()

@@ -147,4 +147,4 @@ class PreparedDataset(torch.utils.data.Dataset):
         if not self.train or p <= 0 or not info.words or rng.random() >= p:
             return None
         return word_span(info.words, frames, info.fps or VIDEO_FPS, rng, offset=info.start or 0.0,
-                         margin=self.augment.config.span_margin)
+                         margin=self.augment.config.span_margin, max_words=self.augment.config.max_words)

@@ -16,6 +16,7 @@ import importlib
 import logging
 import multiprocessing
 import os
+import re
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -38,7 +39,7 @@ from lipread.data.cache import (
 )
 from lipread.data.corpora import Entry
 from lipread.data.splits import in_shard
-from lipread.errors import DataError, DependencyError, LipreadError
+from lipread.errors import ConfigError, DataError, DependencyError, LipreadError
 from lipread.types import Record
 
 log = logging.getLogger("lipread.data.prepare")
@@ -155,6 +156,7 @@ def prepare(
     out = Path(out)
     cfg_dict = config_to_dict(frontend_config) if dataclasses.is_dataclass(frontend_config) else dict(frontend_config)
     ensure_cache_config(out, {"frontend": cfg_dict, "corpus": corpus or {}})
+    check_shard_count(out, shard)
     chosen = select_entries(entries, shard, limit)
     finished = {c.id for c in CacheReader(out).clips}
     summary = PrepareSummary(str(out), len(chosen))
@@ -273,3 +275,82 @@ def write_summary(out: Path, summary: PrepareSummary, tag: str = "all") -> None:
     data = dataclasses.asdict(summary)
     data["failures"] = len(summary.failures)
     write_json_atomic(out / name, data)
+
+
+# ---- machine shards: one count per cache, and a check that every shard is complete ---------------------
+_SHARD_TAG = re.compile(r"^s(\d+)of(\d+)$")
+
+
+def shard_counts(out: str | os.PathLike) -> dict[int, set[str]]:
+    """``N -> {tags}`` of the ``--shard i/N`` runs that wrote into the cache at ``out`` (shards, summaries, failures)."""
+    out = Path(out)
+    names = [p.name.split("-", 1)[0] for p in (out / "shards").glob("*.json")]
+    names += [p.stem.split("-", 1)[1] for p in out.glob("summary-*.json")]
+    names += [p.stem.split("-", 1)[1] for p in out.glob("failures-*.tsv")]
+    counts: dict[int, set[str]] = {}
+    for name in names:
+        m = _SHARD_TAG.match(name)
+        if m:
+            counts.setdefault(int(m.group(2)), set()).add(name)
+    return counts
+
+
+def check_shard_count(out: str | os.PathLike, shard: tuple[int, int] | None) -> None:
+    """A ``--shard i/N`` run into a cache that other jobs filled with a different N is a ConfigError.
+
+    Clip ids hash to ``id % N``: with two different N, some clips would be prepared twice and others
+    by no job at all, and the completeness check could not tell.
+    """
+    if shard is None:
+        return
+    other = sorted(n for n in shard_counts(out) if n != shard[1])
+    if other:
+        raise ConfigError(
+            f"the cache was prepared by --shard jobs of {other[0]} shards (e.g. {sorted(shard_counts(out)[other[0]])[0]}),"
+            f" this run asks for --shard {shard[0]}/{shard[1]}",
+            out,
+            f"Use --shard i/{other[0]} as the other jobs did, or prepare into a new folder.",
+        )
+
+
+@dataclass
+class ShardStatus:
+    """One machine shard of a cache: clips it should hold, prepared, failed (listed), still missing."""
+
+    index: int
+    count: int
+    expected: int
+    prepared: int
+    failed: int
+    missing: list[str]
+    finished: bool
+    """Its job wrote ``summary-sIofN.json`` (ran to the end at least once)."""
+
+    @property
+    def complete(self) -> bool:
+        return self.finished and not self.missing
+
+
+def read_failures(path: Path) -> set[str]:
+    if not path.is_file():
+        return set()
+    return {line.split("\t", 1)[0] for line in path.read_text().splitlines()[1:] if line.strip()}
+
+
+def shard_status(entries: Sequence[Entry], out: str | os.PathLike, count: int) -> list[ShardStatus]:
+    """The status of every shard ``0..count-1`` of the cache at ``out`` for the corpus ``entries``."""
+    out = Path(out)
+    if not (out / "cache.json").is_file():
+        raise DataError("not a prepared cache (no cache.json)", out, "Run the `lipread prepare ... --shard i/N` jobs first.")
+    check_shard_count(out, (0, count))
+    done = {c.id for c in CacheReader(out).clips}
+    status = []
+    for i in range(count):
+        tag = f"s{i}of{count}"
+        chosen = select_entries(entries, (i, count), None)
+        failed = read_failures(failures_path(out, tag)) | read_failures(failures_path(out))
+        ids = [e.record.id for e in chosen]
+        missing = [c for c in ids if c not in done and c not in failed]
+        status.append(ShardStatus(i, count, len(ids), sum(c in done for c in ids), sum(c in failed and c not in done for c in ids),
+                                  missing, (out / f"summary-{tag}.json").is_file()))
+    return status

@@ -84,4 +84,6 @@ PRESETS = {
     "lipnet": CropPreset("lipnet", (100, 50), mouth_width=50.0, center_y=0.5),
     # auto_avsr / AV-HuBERT style: 96x96 around the mouth (models crop to 88x88 at train time).
     "aligned96": CropPreset("aligned96", (96, 96), mouth_width=44.0, center_y=0.45),
+    # aligned96 at half the scale: the same view in 48x48 (crop 44x44), for tiny CPU models and tests.
+    "aligned48": CropPreset("aligned48", (48, 48), mouth_width=22.0, center_y=0.45),
 }

@@ -28,7 +28,11 @@ class DataConfig:
     """Split validated on ("" = no validation)."""
     vocabulary: str = "grid"
     batch_size: int = bounded(8, lo=1)
-    """Clips per batch (per process with torchrun)."""
+    """Clips per batch (per process with torchrun); with ``max_frames`` an upper bound."""
+    max_frames: int = bounded(0, lo=0)
+    """Padded-frame budget per batch (per process): clips of similar length are batched together and a
+    batch holds as many as fit ``len(batch) * longest <= max_frames`` (0 = ``batch_size`` clips a batch).
+    Sets the memory a step needs independent of the length tail (the LRS recipe's memory table)."""
     num_workers: int = bounded(0, lo=0)
     augment: dict[str, Any] = field(default_factory=dict)
     """Options of the training augmentation (see ``lipread.data.augment``); empty = the preset's defaults."""
@@ -73,7 +77,11 @@ class TrainConfig:
     tensorboard: bool = True
     init_from: str = ""
     """Fine-tune: start from the weights of this checkpoint folder or zoo model name (same architecture;
-    heads the checkpoint lacks start fresh). Ignored on ``--resume``, which continues its own run."""
+    heads the checkpoint lacks start fresh, e.g. the previous curriculum stage's ``best``); optimizer and
+    schedule start fresh. Ignored when resuming from a checkpoint of this run."""
+    auto_resume: bool = False
+    """Resume from the newest checkpoint of ``out_dir`` when there is one, else start: what workers restarted
+    by ``torchrun --max-restarts`` after a lost node need (they rerun the same command line)."""
     align_weight: float = 0.0
     """Weight of the align head's frame-level cross-entropy (models with ``align_head: true``; needs word
     alignments in the cache). The head gives word times that follow the speech; 0 = CTC only."""

@@ -30,7 +30,7 @@ class TrainData:
         self.val_set = (PreparedDataset(d.cache, split=d.val_split, tokenizer=tokenizer, train=False)
                         if d.val_split else None)
         self.sampler = FrameBudgetBatchSampler(
-            self.train_set.lengths, max_batch_size=d.batch_size, shuffle=True, seed=cfg.seed, drop_last=True,
+            self.train_set.lengths, max_frames=d.max_frames, max_batch_size=d.batch_size, shuffle=True, seed=cfg.seed, drop_last=True,
             num_replicas=dist.world_size, rank=dist.rank,
         )
         # how clips were cropped, plus the clip length the model learns on (transcribe reads windows of it)

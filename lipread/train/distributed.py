@@ -72,3 +72,62 @@ def broadcast_buffers(module: torch.nn.Module, info: DistInfo) -> None:
 def cleanup(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+# ---- launching: torchrun's arguments, checked before any process waits on a rendezvous -------------
+def _given(argv: list[str], name: str) -> bool:
+    """Whether torchrun option ``--name`` appears in ``argv`` (either spelling, ``--x v`` or ``--x=v``)."""
+    spellings = {name, name.replace("-", "_").replace("__", "--", 1)}
+    return any(arg.split("=", 1)[0] in spellings for arg in argv)
+
+
+def check_launch(argv: list[str]) -> None:
+    """Refuse torchrun arguments that would hang instead of training (ConfigError with the fix).
+
+    ``--nnodes`` above 1 (or ``MIN:MAX`` with MAX above 1) needs a way for the nodes to meet: a c10d
+    rendezvous (``--rdzv-backend c10d --rdzv-endpoint HOST:PORT --rdzv-id JOB``, the way torchrun documents
+    elastic jobs) or a static one (``--master-addr HOST --master-port PORT --node-rank K`` on every node).
+    Without it each node waits for the others on its own localhost until torchrun's timeout.
+    """
+    from torch.distributed.run import get_args_parser
+
+    from lipread.errors import ConfigError
+
+    try:
+        args = get_args_parser().parse_args(argv)
+    except SystemExit:
+        raise ConfigError(f"torchrun does not accept the arguments {' '.join(argv)!r}",
+                          fix="See torchrun --help.") from None
+    nnodes = str(args.nnodes)
+    try:
+        most = int(nnodes.split(":")[-1])
+    except ValueError:
+        raise ConfigError(f"--nnodes {nnodes!r} is not N or MIN:MAX", fix="E.g. --nnodes 4 or --nnodes 2:4.") from None
+    if most <= 1:
+        return
+    backend, endpoint = args.rdzv_backend, args.rdzv_endpoint
+    master = _given(argv, "--master-addr")
+    if backend != "static":
+        if not endpoint:
+            raise ConfigError(
+                f"--nnodes {nnodes} with --rdzv-backend {backend} but no rendezvous endpoint: every node would wait "
+                "for the others on its own localhost",
+                fix="Add --rdzv-endpoint HOST:PORT (a host all nodes reach, e.g. the first node) and --rdzv-id JOB.",
+            )
+        return
+    if not (endpoint or master) or not _given(argv, "--node-rank"):
+        raise ConfigError(
+            f"--nnodes {nnodes} with no rendezvous endpoint: every node would wait for the others on its own "
+            "localhost",
+            fix="Use --rdzv-backend c10d --rdzv-endpoint HOST:PORT --rdzv-id JOB (elastic; survives a restarted "
+                "node), or --master-addr HOST --master-port PORT --node-rank K on each node.",
+        )
+
+
+def launch(argv: list[str]) -> int:
+    """``python -m lipread.train.launch TORCHRUN-ARGS``: check them, then run torchrun in this process."""
+    check_launch(argv)
+    from torch.distributed.run import main as torchrun_main
+
+    torchrun_main(argv)
+    return 0

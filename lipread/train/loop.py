@@ -118,12 +118,6 @@ class Trainer:
         args = dict(cfg.model.args)
         args.setdefault("num_classes", self.tokenizer.ctc_size)
         self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
-        if cfg.init_from and not resume:
-            from lipread.models.checkpoint import init_from
-            from lipread.models.zoo import resolve_model
-
-            fresh = init_from(self.model, resolve_model(cfg.init_from))
-            log.info("initialised from %s; new parameters: %s", cfg.init_from, ", ".join(fresh) or "none")
         if cfg.align_weight > 0 and not getattr(self.model, "has_align_head", False):
             raise ConfigError(f"align_weight={cfg.align_weight} needs a model with an align head",
                               fix="Set model.args.align_head=true (LipNet models), or align_weight=0.")
@@ -138,8 +132,10 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.best_wer = math.inf
-        if resume:
+        if resume or (cfg.auto_resume and list_checkpoints(self.ckpt_dir)):
             self._resume()
+        elif cfg.init_from:
+            self._init_from(cfg.init_from)
         self.ddp = (
             torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
@@ -174,6 +170,18 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpts[-1], self.step, self.epoch,
                  self.batch_in_epoch)
+
+    def _init_from(self, path: str) -> None:
+        """Load the weights of a model folder or zoo name, or of a run folder's newest checkpoint (the
+        previous curriculum stage). Every weight must fit the model; parameters the source lacks (a head
+        added for fine-tuning) keep their fresh initialisation."""
+        from lipread.models.checkpoint import init_from
+        from lipread.models.zoo import resolve_model
+
+        if (Path(path) / "checkpoints").is_dir() and list_checkpoints(Path(path) / "checkpoints"):
+            path = str(list_checkpoints(Path(path) / "checkpoints")[-1])  # a run folder: its newest checkpoint
+        fresh = init_from(self.model, resolve_model(path))
+        log.info("initialised the weights from %s; new parameters: %s", path, ", ".join(fresh) or "none")
 
     def _tensorboard(self):
         try:
