@@ -7,6 +7,7 @@ in fp32 and under CPU bf16 autocast (``--precision``), all in one run so the rat
 The result records whether the CPU has bf16 instructions (``cpu_flags``): without them bf16 is emulated.
 
     python benchmarks/train.py --out benchmarks/results/train.json
+    python benchmarks/train.py --models lipnet_small --threads 2 --out benchmarks/results/train_bf16.json
 """
 
 from __future__ import annotations
@@ -72,10 +73,11 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32", "bf16"])
+    ap.add_argument("--models", nargs="+", default=[c[0] for c in CONFIGS], help="which of the configurations")
     ap.add_argument("--out", default="benchmarks/results/train.json")
     a = ap.parse_args()
     rows = []
-    for name, args, what in CONFIGS:
+    for name, args, what in [c for c in CONFIGS if c[0] in a.models]:
         model = create_model(name, **args)
         params = sum(p.numel() for p in model.parameters())
         for threads in a.threads:
