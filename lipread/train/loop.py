@@ -101,7 +101,8 @@ class Trainer:
         if cfg.precision not in ("fp32", "bf16", "fp16"):
             raise ConfigError(f"precision must be fp32, bf16 or fp16, not {cfg.precision!r}")
         check_device(cfg.device)  # a clear error for a device this machine does not have
-        check_run_folder(Path(cfg.out_dir), resume)
+        # auto_resume is the restart of this same run (torchrun --max-restarts): its folder is expected
+        check_run_folder(Path(cfg.out_dir), resume or cfg.auto_resume)
         self.cfg = cfg
         self.dist: DistInfo = init_distributed(cfg.device)
         self.device = resolve_device(cfg.device, self.dist)

@@ -83,6 +83,6 @@ def test_missing_and_malformed_transcripts_are_named_skipped_and_listed(tmp_path
     assert "trainval/vidE/00004\t" in failures and "neither a 'Key: value' header nor a word table" in failures
     assert "trainval/vidE/00005\t" in failures and "word times are not numbers" in failures
     for clip in ("00003", "00004", "00005"):
-        assert f"trainval/vidE/{clip}: " in err and f"vidE/{clip}.txt" in err
+        assert f"clip trainval/vidE/{clip} (" in err and f"vidE/{clip}.txt" in err
     ids = {c.id for c in CacheReader(out).clips}
     assert "trainval/vidE/00002" in ids and "trainval/vidE/00004" not in ids  # the rest is prepared

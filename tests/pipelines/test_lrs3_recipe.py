@@ -78,14 +78,14 @@ def test_mini_lrs3_recipe_end_to_end(grid_dir, tmp_path):
 
     # 4. evaluate the last stage's final weights on the test set with beam search + LM + lexicon (its best/
     # is chosen by greedy val WER, which stays at 100% on this scale while the model learns letters)
-    out = tmp_path / "test-beam.json"
+    out = tmp_path / "test-beam"
     final = sorted((runs / STAGES[-1][0] / "checkpoints").glob("step_*"))[-1]
     res = lipread("evaluate", str(final), str(cache), "--split", "test", "--decoder", "beam",
                   "--beam-size", "20", "--lm", str(lm / "lm_3gram.arpa"), "--lexicon", str(lm / "lexicon.txt"),
-                  "--lm-weight", "1.0", "--word-score", "2.0", "--json", str(out))
+                  "--lm-weight", "1.0", "--word-score", "2.0", "-o", str(out))
     assert res.returncode == 0, res.stderr[-3000:]
-    report = json.loads(out.read_text())
-    utts = [json.loads(x) for x in out.with_name("test-beam.utterances.jsonl").read_text().splitlines()]
+    report = json.loads((out / "report.json").read_text())
+    utts = [json.loads(x) for x in (out / "utterances.jsonl").read_text().splitlines()]
     assert len(utts) == 20
     refs, hyps = [u["reference"] for u in utts], [u["hypothesis"] for u in utts]
     chance = sum(score(refs[k:] + refs[:k], hyps).wer for k in range(1, len(refs))) / (len(refs) - 1)
