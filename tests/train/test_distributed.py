@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_train import RECIPE, losses  # the single-process tests' recipe and metrics reader
 
 from lipread.data.sampler import FrameBudgetBatchSampler
 from lipread.errors import ConfigError
 from lipread.train.distributed import check_launch
 
-RECIPE = Path(__file__).resolve().parents[2] / "pipelines" / "grid" / "lipnet_small.yaml"
 TINY = [
     "model.name=lipnet_tiny",
     "model.args={input_size: [50, 100], in_chans: 3, dropout: 0.2}",
@@ -112,15 +112,6 @@ save_file({k: v.contiguous() for k, v in trainer.model.state_dict().items()}, f"
 def torchrun(script: Path, out: Path, cache: Path, check: str, port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
             str(script), str(RECIPE), str(out), check, f"data.cache={cache}", *TINY, *extra]
-
-
-def losses(run: Path) -> dict[int, float]:
-    out = {}
-    for line in (run / "metrics.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if "loss" in row:
-            out[row["step"]] = row["loss"]
-    return out
 
 
 def env() -> dict[str, str]:
