@@ -88,6 +88,8 @@ class Transcript:
     model: str = ""
     warnings: list[str] = field(default_factory=list)
     """Why this output may not be trustworthy (e.g. the clip is unlike the model's training data)."""
+    modality: str = "video"
+    """What the model read: av (lips and sound), video (lips only) or audio (sound only)."""
 
     @property
     def confidence(self) -> float | None:

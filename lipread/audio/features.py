@@ -78,3 +78,11 @@ def fit_length(feats: np.ndarray, length: int) -> np.ndarray:
     if len(feats) >= length:
         return feats[:length]
     return np.pad(feats, ((0, length - len(feats)), (0, 0)), mode="edge")
+
+
+def fit_samples(audio: np.ndarray, n_video_frames: int, sample_rate: int = AUDIO_SAMPLE_RATE,
+                fps: float = 25.0) -> np.ndarray:
+    """Trim or zero-pad a waveform (S,) to exactly ``n_video_frames / fps`` seconds."""
+    n = int(round(n_video_frames / fps * sample_rate))
+    audio = np.asarray(audio, dtype=np.float32)
+    return audio[:n] if len(audio) >= n else np.pad(audio, (0, n - len(audio)))

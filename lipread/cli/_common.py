@@ -33,7 +33,7 @@ LEXICON_HELP = "Word list for the beam decoder (one word a line), or 'grid' for 
 
 def decoder_options(decoder_help: str = "Decoder. [default: the one stored with the model]"):
     """The decoder settings ``transcribe`` and ``evaluate`` share (each defaults to the model's stored one):
-    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score``, ``flip_average``."""
+    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score``, ``flip_average``, ``length_norm``."""
     options = [
         click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None, help=decoder_help),
         click.option("--beam-size", type=click.IntRange(min=1), default=None,
@@ -47,6 +47,9 @@ def decoder_options(decoder_help: str = "Decoder. [default: the one stored with 
                           "[default: the model's, else 0]"),
         click.option("--flip-average/--no-flip-average", default=None,
                      help="Average the model's posteriors on each clip and its mirror image. [default: the model's]"),
+        click.option("--length-norm", type=click.FloatRange(min=0.0), default=None,
+                     help="Attention models' beam search: rank hypotheses by log-prob / length ** this. "
+                          "[default: the model's, else 0]"),
     ]
 
     def apply(fn):
@@ -55,6 +58,15 @@ def decoder_options(decoder_help: str = "Decoder. [default: the one stored with 
         return fn
 
     return apply
+
+
+MODALITY_HELP = ("What an audio-visual model (WLAS) reads: av (lips and sound), video (lips only) or audio (sound "
+                 "only); auto = av when the model has a Listen encoder{}, else video.")
+
+
+def modality_option(auto_detail: str = ""):
+    return click.option("--modality", type=click.Choice(["auto", "av", "video", "audio"]), default="auto",
+                        help=MODALITY_HELP.format(auto_detail))
 
 
 class _Formatter(logging.Formatter):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import click
 
-from lipread.cli._common import CONTEXT, JSON_HELP, decoder_options
+from lipread.cli._common import CONTEXT, JSON_HELP, decoder_options, modality_option
 from lipread.device import DEVICE_HELP
 
 log = logging.getLogger("lipread.evaluate")
@@ -25,9 +26,15 @@ log = logging.getLogger("lipread.evaluate")
 @click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help="Also write report.json, utterances.jsonl, hyp.txt and ref.txt into this folder "
                    "(created if missing; checked before any work starts).")
-@click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (the summary of report.json)")
-def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average, batch_size,
-            device, limit, output_dir, as_json):
+@modality_option(" and the cache has sound")
+@click.option("--noise", type=click.Choice(["white", "babble"]), default=None,
+              help="Mix this noise into each clip's sound first (babble: other clips of the same split), seeded "
+                   "per clip so the number reruns; needs --snr.")
+@click.option("--snr", type=float, default=None, metavar="DB", help="Signal-to-noise ratio of --noise, in dB.")
+@click.option("--json", "as_json", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
+              help=JSON_HELP + " (the summary of report.json); --json FILE writes it to FILE instead.")
+def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average, length_norm,
+            batch_size, device, limit, output_dir, modality, noise, snr, as_json):
     """Decode the clips of DATA (a cache from `lipread prepare`) with CHECKPOINT and score WER/CER.
 
     CHECKPOINT is a checkpoint folder (e.g. runs/x/best) or a zoo model name (e.g. lipnet-grid-s1).
@@ -37,6 +44,13 @@ def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight,
     from lipread.device import check_device_name
 
     check_device_name(device)
+    from lipread.audio.noise import check_noise_args
+
+    check_noise_args(noise, snr)
+    if as_json and as_json != "-":
+        from lipread.io.output import ensure_output_dir
+
+        ensure_output_dir(Path(as_json).parent, "--json")
     if output_dir:
         from lipread.io.output import ensure_output_dir
 
@@ -46,13 +60,19 @@ def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight,
 
     result = evaluate(checkpoint, data, split=split, batch_size=batch_size, device=device, limit=limit,
                       decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon, lm_weight=lm_weight,
-                      word_score=word_score, flip_average=flip_average)
+                      word_score=word_score, flip_average=flip_average, length_norm=length_norm,
+                      modality=modality, noise=noise, snr=snr)
     extra = {"checkpoint": str(checkpoint), "data": str(data)}
-    if as_json:
+    if as_json == "-":
         click.echo(json.dumps(result.summary(extra), indent=2))
+    elif as_json:
+        Path(as_json).write_text(json.dumps(result.summary(extra), indent=2) + "\n")
+        click.echo(format_summary(result.report, split=result.split, decode=result.decode,
+                                  word_times=result.word_times, condition=result.condition))
+        log.info("summary written to %s", as_json)
     else:
         click.echo(format_summary(result.report, split=result.split, decode=result.decode,
-                                  word_times=result.word_times))
+                                  word_times=result.word_times, condition=result.condition))
     if output_dir:
         paths = result.write(output_dir, extra)
         log.info("report written to %s", paths["report.json"])

@@ -44,10 +44,20 @@ class AugmentConfig:
     """Probability that a clip with word alignments is cut to a random run of 1..all of its words
     (their frames and their text). LipNet trains on such word-level instances as well as sentences;
     on 810 GRID clips it gives many more distinct targets and ties each word to its own frames."""
+    word_spans_decay_epochs: int = 0
+    """A curriculum from words to sentences: the word-span probability falls linearly from ``word_spans`` at
+    epoch 0 to 0 at this epoch (0 = constant)."""
     span_margin: int = 2
     """Frames kept on each side of a word span (alignment times are not frame-exact)."""
     max_words: int = 0
     """At most this many words in a word span (0 = up to all): curriculum stages grow it (LRS recipe)."""
+    audio_time_masks: int = 0
+    audio_time_mask_rows: int = 0
+    """SpecAugment on the audio features: up to ``audio_time_masks`` spans of 1..``audio_time_mask_rows``
+    rows (10 ms each) set to zero (the mean after per-utterance normalisation)."""
+    audio_freq_masks: int = 0
+    audio_freq_mask_bins: int = 0
+    """Up to ``audio_freq_masks`` bands of 1..``audio_freq_mask_bins`` feature dimensions set to zero."""
 
 
 PRESET_AUGMENT = {
@@ -159,6 +169,23 @@ def frame_labels(words: list, frames: int, fps: float, encode, offset: float = 0
     return labels
 
 
+def spec_mask(audio: np.ndarray, c: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """SpecAugment-style masks on (4T, F) features: time spans and feature bands set to 0 (a copy)."""
+    audio = np.array(audio, dtype=np.float32)
+    rows, dims = audio.shape
+    for _ in range(c.audio_time_masks):
+        n = int(rng.integers(1, max(1, c.audio_time_mask_rows) + 1))
+        if n < rows:
+            start = int(rng.integers(0, rows - n))
+            audio[start : start + n] = 0.0
+    for _ in range(c.audio_freq_masks):
+        n = int(rng.integers(1, max(1, c.audio_freq_mask_bins) + 1))
+        if n < dims:
+            start = int(rng.integers(0, dims - n))
+            audio[:, start : start + n] = 0.0
+    return audio
+
+
 def audio_index(video_index: np.ndarray) -> np.ndarray:
     """Expand a video frame index to audio-feature rows (4 per video frame)."""
     k = AUDIO_FRAMES_PER_VIDEO_FRAME
@@ -203,4 +230,6 @@ class VideoAugment:
                 audio = audio[rows[rows < audio.shape[0]]]
         if c.time_masks > 0:
             video = time_mask(video, c.time_masks, c.time_mask_frames, rng)
+        if audio is not None and (c.audio_time_masks > 0 or c.audio_freq_masks > 0):
+            audio = spec_mask(audio, c, rng)
         return np.ascontiguousarray(video), audio, labels

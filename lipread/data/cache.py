@@ -44,7 +44,8 @@ class ClipInfo:
     """Metadata of one cached clip (what a shard's index stores per clip).
 
     ``shape`` is the mouth's (T, H, W, C); ``offset`` its start in the shard's flat mouth array;
-    ``frame_offset`` its start in the valid array; ``audio_offset``/``audio_shape`` its rows (4T, F).
+    ``frame_offset`` its start in the valid array; ``audio_offset``/``audio_shape`` its rows (4T, F);
+    ``wave_offset``/``wave_len`` its 16 kHz samples in the shard's int16 waveform array (None: no sound kept).
     """
 
     id: str
@@ -63,6 +64,8 @@ class ClipInfo:
     frame_offset: int = 0
     audio_offset: int = 0
     audio_shape: list[int] | None = None
+    wave_offset: int = 0
+    wave_len: int | None = None
     shard: str = ""
 
     @property
@@ -74,13 +77,15 @@ class ClipInfo:
 class ClipData:
     """One processed clip to write: arrays plus metadata (``info.shape`` etc. are filled by the writer).
 
-    ``mouth``: (T, H, W, C) uint8; ``valid``: (T,) bool; ``audio``: (4T, F) float32 or None.
+    ``mouth``: (T, H, W, C) uint8; ``valid``: (T,) bool; ``audio``: (4T, F) float32 or None;
+    ``wave``: (S,) int16 16 kHz mono or None.
     """
 
     info: ClipInfo
     mouth: np.ndarray
     valid: np.ndarray
     audio: np.ndarray | None = None
+    wave: np.ndarray | None = None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -214,7 +219,8 @@ class ShardWriter:
         with_audio = [c.audio is not None for c in clips]
         if any(with_audio) and not all(with_audio):
             raise DataError("some clips have audio features and some do not; a shard must be uniform")
-        offset = frame_offset = audio_offset = 0
+        with_wave = all(c.wave is not None for c in clips)
+        offset = frame_offset = audio_offset = wave_offset = 0
         infos = []
         for c in clips:
             mouth = np.ascontiguousarray(c.mouth, dtype=np.uint8)
@@ -226,6 +232,9 @@ class ShardWriter:
             if c.audio is not None:
                 info.audio_offset, info.audio_shape = audio_offset, list(c.audio.shape)
                 audio_offset += c.audio.shape[0]
+            if with_wave:
+                info.wave_offset, info.wave_len = wave_offset, int(len(c.wave))
+                wave_offset += len(c.wave)
             info.shard = name
             infos.append(info)
         mouth_all = np.concatenate([np.ascontiguousarray(c.mouth, dtype=np.uint8).reshape(-1) for c in clips])
@@ -235,8 +244,12 @@ class ShardWriter:
         if with_audio[0]:
             audio_all = np.concatenate([np.asarray(c.audio, dtype=np.float32) for c in clips])
             _atomic_write(self.dir / f"{name}.audio.npy", lambda f: np.save(f, audio_all))
+        if with_wave:
+            wave_all = np.concatenate([np.asarray(c.wave, dtype=np.int16).reshape(-1) for c in clips])
+            _atomic_write(self.dir / f"{name}.wave.npy", lambda f: np.save(f, wave_all))
         index = {"version": VERSION, "mouth_size": int(mouth_all.size), "frames": int(valid_all.size),
                  "audio_rows": audio_offset if with_audio[0] else None,
+                 "wave_samples": wave_offset if with_wave else None,
                  "clips": [{k: v for k, v in asdict(i).items() if k != "shard"} for i in infos]}
         _fsync_dir(self.dir)
         write_json_atomic(self.dir / f"{name}.json", index)
@@ -250,6 +263,7 @@ class _Shard:
     mouth_size: int
     frames: int
     audio_rows: int | None
+    wave_samples: int | None = None
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     pid: int = -1
 
@@ -272,7 +286,8 @@ class CacheReader:
             name = index_path.name[: -len(".json")]
             try:
                 index = json.loads(index_path.read_text())
-                shard = _Shard(name, index["mouth_size"], index["frames"], index["audio_rows"])
+                shard = _Shard(name, index["mouth_size"], index["frames"], index["audio_rows"],
+                               index.get("wave_samples"))
                 self._check(shard)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("skipping damaged shard %s: %s", name, exc)
@@ -298,6 +313,10 @@ class CacheReader:
             arr = np.load(self.dir / SHARDS / f"{shard.name}.audio.npy", mmap_mode="r")
             if arr.shape[0] != shard.audio_rows:
                 raise ValueError(f"audio array has {arr.shape[0]} rows, index says {shard.audio_rows}")
+        if shard.wave_samples is not None:
+            arr = np.load(self.dir / SHARDS / f"{shard.name}.wave.npy", mmap_mode="r")
+            if arr.shape != (shard.wave_samples,):
+                raise ValueError(f"wave array has shape {arr.shape}, index says ({shard.wave_samples},)")
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -324,3 +343,14 @@ class CacheReader:
         if info.audio_shape is None:
             return None
         return self._array(info.shard, "audio")[info.audio_offset : info.audio_offset + info.audio_shape[0]]
+
+    def wave(self, info: ClipInfo) -> np.ndarray | None:
+        """(S,) float32 16 kHz mono sound in [-1, 1], or None when the cache kept none."""
+        if info.wave_len is None:
+            return None
+        raw = self._array(info.shard, "wave")[info.wave_offset : info.wave_offset + info.wave_len]
+        return np.asarray(raw, dtype=np.float32) / 32767.0
+
+    @property
+    def has_wave(self) -> bool:
+        return bool(self.clips) and all(c.wave_len is not None for c in self.clips)

@@ -48,6 +48,12 @@ class PreparedDataset(torch.utils.data.Dataset):
     ``augment``: AugmentConfig or a dict of its fields applied to the preset's defaults (None = the
     defaults); with ``train=False`` only the centre crop is applied. ``audio=False`` skips audio features.
     ``frame_labels=True`` adds per-frame align-head targets from the clips' word alignments.
+
+    ``audio_features`` (an AudioFeatureConfig or a dict of its fields) computes the audio features from the
+    cache's stored sound instead of reading the cached ones (caches prepared with ``--audio`` keep it);
+    that is what lets ``noise`` (training: a :class:`~lipread.audio.noise.NoiseConfig`, random per clip)
+    or ``eval_noise`` (``(kind, snr_db, seed)``: the same noise for a clip in every run) be mixed into the
+    sound first. Babble is drawn from the other clips of the same split.
     """
 
     def __init__(
@@ -60,6 +66,9 @@ class PreparedDataset(torch.utils.data.Dataset):
         seed: int = 0,
         audio: bool = True,
         frame_labels: bool = False,
+        audio_features=None,
+        noise=None,
+        eval_noise: tuple[str, float, int] | None = None,
     ):
         if split is not None and split not in SPLIT_NAMES:
             raise DataError(f"unknown split {split!r}", fix=f"Use one of {', '.join(SPLIT_NAMES)} (or none for all).")
@@ -82,10 +91,59 @@ class PreparedDataset(torch.utils.data.Dataset):
         self.augment = VideoAugment(aug, train=train)
         self.seed, self.epoch, self.use_audio, self.train = seed, 0, audio, train
         self.frame_labels = frame_labels
+        self.audio_features = self.noise = self.eval_noise = self.mixer = None
+        if audio_features is not None or noise is not None or eval_noise is not None:
+            self._setup_wave(audio_features, noise, eval_noise)
         if frame_labels and not any(c.words for c in self.clips):
             raise DataError(f"split {split!r} has no word alignments for frame labels", cache_dir,
                             "Prepare a corpus with word times (GRID .align files, LRS word timings), or set "
                             "the recipe's align_weight to 0.")
+
+    def _setup_wave(self, audio_features, noise, eval_noise) -> None:
+        from lipread.audio.features import AudioFeatureConfig
+        from lipread.audio.noise import NoiseConfig, NoiseMixer
+        from lipread.config import build_config
+
+        if not all(c.wave_len is not None for c in self.clips):
+            raise DataError("this cache kept no sound (its clips have no waveform), so audio features cannot be "
+                            "computed from it and noise cannot be mixed in", self.cache_dir,
+                            "Prepare the corpus again with --audio (this version keeps the 16 kHz sound).")
+        if audio_features is None:
+            audio_features = self.reader.config.get("frontend", {}).get("audio_features", {})
+        self.audio_features = (audio_features if isinstance(audio_features, AudioFeatureConfig)
+                               else build_config(AudioFeatureConfig, dict(audio_features)))
+        self.noise = noise if noise is None or isinstance(noise, NoiseConfig) else build_config(NoiseConfig, dict(noise))
+        self.eval_noise = eval_noise
+        talkers = self.noise.talkers if self.noise is not None else 6
+        self.mixer = NoiseMixer(self._babble_sources, talkers=talkers)
+
+    def _babble_sources(self, rng: np.random.Generator, clip_id: str) -> list[np.ndarray]:
+        """Sound of up to 12 other clips of this split (never ``clip_id`` itself)."""
+        others = [i for i in rng.choice(len(self.clips), size=min(len(self.clips), 13), replace=False)
+                  if self.clips[int(i)].id != clip_id][:12]
+        return [self.reader.wave(self.clips[int(i)]) for i in others]
+
+    def _audio_from_wave(self, info: ClipInfo, frames: int, rng: np.random.Generator) -> np.ndarray:
+        from lipread.audio.features import compute_features
+        from lipread.audio.noise import clip_seed
+
+        wave = self.reader.wave(info)
+        if self.eval_noise is not None:
+            kind, snr, seed = self.eval_noise
+            wave = self.mixer.mix(wave, kind, float(snr), np.random.default_rng(clip_seed(seed, info.id)), info.id)
+        elif self.noise is not None and self.train:
+            wave = self.mixer.random(wave, self.noise, rng, info.id)
+        return compute_features(wave, self.audio_features, n_video_frames=frames)
+
+    @property
+    def audio_dim(self) -> int | None:
+        """F of the audio features this dataset returns (None: no audio)."""
+        if not self.use_audio:
+            return None
+        if self.audio_features is not None:
+            return self.audio_features.dim
+        shape = self.clips[0].audio_shape
+        return None if shape is None else int(shape[1])
 
     def split_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -110,7 +168,7 @@ class PreparedDataset(torch.utils.data.Dataset):
 
     @property
     def has_audio(self) -> bool:
-        return self.use_audio and self.clips[0].audio_shape is not None
+        return self.use_audio and (self.clips[0].audio_shape is not None or self.audio_features is not None)
 
     def set_epoch(self, epoch: int) -> None:
         """Augmentations of epoch ``epoch`` (set before creating the DataLoader iterator)."""
@@ -122,9 +180,12 @@ class PreparedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> Sample:
         info = self.clips[index]
         video = np.array(self.reader.mouth(info))  # a writable copy, not a view of the memory map
-        audio = self.reader.audio(info) if self.use_audio else None
-        audio = None if audio is None else np.array(audio)
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.use_audio and self.audio_features is not None:
+            audio = self._audio_from_wave(info, video.shape[0], np.random.default_rng([self.seed, self.epoch, index, 1]))
+        else:
+            audio = self.reader.audio(info) if self.use_audio else None
+            audio = None if audio is None else np.array(audio)
         text = info.text
         labels = None
         if self.frame_labels and info.words:
@@ -143,7 +204,10 @@ class PreparedDataset(torch.utils.data.Dataset):
 
     def _word_span(self, info: ClipInfo, frames: int, rng: np.random.Generator):
         """Training only: with probability ``word_spans``, a random run of the clip's aligned words."""
-        p = self.augment.config.word_spans
+        c = self.augment.config
+        p = c.word_spans
+        if c.word_spans_decay_epochs > 0:
+            p *= max(0.0, 1.0 - self.epoch / c.word_spans_decay_epochs)
         if not self.train or p <= 0 or not info.words or rng.random() >= p:
             return None
         return word_span(info.words, frames, info.fps or VIDEO_FPS, rng, offset=info.start or 0.0,

@@ -62,6 +62,11 @@ def load_factory(path: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
+def to_int16(wave: np.ndarray) -> np.ndarray:
+    """float32 in [-1, 1] -> int16 (the cache stores 16 kHz sound at 2 bytes a sample)."""
+    return np.clip(np.round(np.asarray(wave, dtype=np.float32) * 32767.0), -32768, 32767).astype(np.int16)
+
+
 def to_clip(entry: Entry, result: Any) -> ClipData:
     """A front-end result plus its entry -> the ClipData the cache stores. Bad shapes raise DataError."""
     rec = entry.record
@@ -78,7 +83,9 @@ def to_clip(entry: Entry, result: Any) -> ClipData:
         id=rec.id, text=rec.text, speaker=rec.speaker, split=entry.split, source=rec.video, shape=list(mouth.shape),
         fps=float(result.fps), start=rec.start, end=rec.end, duration=float(result.duration), words=words,
     )
-    return ClipData(info, mouth, valid, audio)
+    wave = getattr(result, "waveform", None)
+    wave = None if wave is None or audio is None else to_int16(wave)
+    return ClipData(info, mouth, valid, audio, wave)
 
 
 # ---- worker side -----------------------------------------------------------------------------------

@@ -164,7 +164,15 @@ def init_from(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     """
     state = load_state(path)
     ref = model.state_dict()
-    wrong = [k for k, v in state.items() if k not in ref or ref[k].shape != v.shape]
+    wrong: list[str] = []
+    # a model may take another's weights under a prefix (WLAS's Watch encoder takes a LipNet's: "watch.")
+    for prefix in getattr(model, "init_prefixes", ("",)):
+        moved = {prefix + k: v for k, v in state.items()}
+        bad = [k for k, v in moved.items() if k not in ref or ref[k].shape != v.shape]
+        if not bad:
+            state, wrong = moved, []
+            break
+        wrong = wrong or bad
     if wrong:
         raise CheckpointError(f"weights do not fit model {getattr(model, 'lipread_spec', {}).get('name', '')!r} "
                               f"({len(wrong)} mismatched, e.g. {wrong[0]})", path,

@@ -124,13 +124,17 @@ class BiGRUHead(nn.Module):
         self.fc = nn.Linear(2 * hidden, num_classes)
         self.align_fc = nn.Linear(2 * hidden, num_classes) if align_head else None
 
-    def forward(self, feats: torch.Tensor, lengths: torch.Tensor, return_align: bool = False):
-        """-> log_probs (B, T, V); with ``return_align`` also the align head's (B, T, V) log-probs."""
+    def encode(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The BiGRU states (B, T, 2 * hidden) over (B, T, D) features; padding frames give zeros."""
         total = feats.shape[1]
         packed = pack_padded_sequence(feats, lengths.cpu().clamp(min=1), batch_first=True, enforce_sorted=False)
         out, _ = self.gru(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
-        out = self.dropout(out)
+        return out
+
+    def forward(self, feats: torch.Tensor, lengths: torch.Tensor, return_align: bool = False):
+        """-> log_probs (B, T, V); with ``return_align`` also the align head's (B, T, V) log-probs."""
+        out = self.dropout(self.encode(feats, lengths))
         log_probs = self.fc(out).float().log_softmax(-1)
         if not return_align:
             return log_probs

@@ -65,4 +65,82 @@ def decode_outputs(outputs, decoder, tokenizer, time_offset: float | Sequence[fl
     return nbests
 
 
-__all__ = ["decode_batch", "decode_outputs", "realign", "run_model"]
+def is_attention_model(model: torch.nn.Module) -> bool:
+    """True for attention encoder-decoders (WLAS), which decode with :mod:`lipread.decoding.attention`."""
+    return getattr(model, "objective", "ctc") == "attention"
+
+
+def reads_audio(model: torch.nn.Module) -> bool:
+    """True when the model has a Listen (audio) encoder."""
+    return bool(getattr(model, "has_listen", False))
+
+
+def attention_hypothesis(result, tokenizer, align_log_probs=None, frame_shift: float = 1.0 / VIDEO_FPS,
+                         time_offset: float = 0.0, duration: float | None = None) -> Hypothesis:
+    """An attention decoder's result -> :class:`Hypothesis` with word times and confidences.
+
+    Word times come from a forced alignment of the words on a per-frame head's (T, V) log-probs (the align
+    head, or the CTC branch); without one, or when the clip is too short, the words share ``duration``
+    evenly. A word's confidence is the lowest probability the decoder gave any of its letters.
+    """
+    from lipread.decoding.greedy import separator_id
+    from lipread.types import WordSpan, mean_confidence
+
+    sep = separator_id(tokenizer)
+    words: list[str] = []
+    confs: list[float] = []
+    current: list[int] = []
+    probs: list[float] = []
+    for tok, p in [*zip(result.tokens, result.token_probs), (sep, 1.0)]:
+        if tok == sep:
+            if current:
+                words.append(tokenizer.decode(current))
+                confs.append(round(min(probs), 4))
+            current, probs = [], []
+        else:
+            current.append(tok)
+            probs.append(p)
+    spans = None
+    if align_log_probs is not None and words:
+        spans = align_words(align_log_probs, words, tokenizer.encode, frame_shift, time_offset)
+    if spans is None:
+        total = duration if duration is not None else (
+            len(align_log_probs) * frame_shift if align_log_probs is not None else 0.0)
+        step = total / max(1, len(words))
+        spans = [WordSpan(w, round(time_offset + i * step, 4), round(time_offset + (i + 1) * step, 4))
+                 for i, w in enumerate(words)]
+    for span, conf in zip(spans, confs):
+        span.confidence = conf
+    return Hypothesis(" ".join(words), list(result.tokens), float(result.score), spans, mean_confidence(spans))
+
+
+@torch.no_grad()
+def decode_attention(model: torch.nn.Module, options, tokenizer, video: torch.Tensor | None,
+                     video_lengths: torch.Tensor | None, audio: torch.Tensor | None = None,
+                     audio_lengths: torch.Tensor | None = None, modality: str = "av",
+                     time_offset: float | Sequence[float] = 0.0,
+                     frame_shift: float = 1.0 / VIDEO_FPS) -> list[list[Hypothesis]]:
+    """n-best hypotheses per clip from an attention model (greedy or beam search per ``options``), word
+    times from the align head of the stream that times the words (the sound when it is read)."""
+    from lipread.decoding.attention import beam_search, greedy_search
+    from lipread.decoding.greedy import offsets
+
+    enc, extras = model.encode(video, video_lengths, audio, audio_lengths, modality)
+    sos, eos = tokenizer.sos_id, tokenizer.eos_id
+    if options.decoder == "greedy":
+        results = [[r] for r in greedy_search(model, enc, sos, eos)]
+    else:
+        results = beam_search(model, enc, sos, eos, beam=options.beam_size, length_norm=options.length_norm)
+    timing = model.frame_log_probs(extras, modality, align=True) or model.frame_log_probs(extras, modality)
+    offs = offsets(time_offset, len(results))
+    out = []
+    for b, nbest in enumerate(results):
+        lp = None
+        if timing is not None:
+            lp = timing[0][b, : int(timing[1][b])].float().cpu().numpy()
+        out.append([attention_hypothesis(r, tokenizer, lp, frame_shift, offs[b]) for r in nbest])
+    return out
+
+
+__all__ = ["attention_hypothesis", "decode_attention", "decode_batch", "decode_outputs", "is_attention_model",
+           "reads_audio", "realign", "run_model"]

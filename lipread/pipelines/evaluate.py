@@ -35,6 +35,8 @@ class DecodeOptions:
     word_score: float = 0.0
     flip_average: bool = False
     """Test-time augmentation: average the model's posteriors on the clip and its mirror image."""
+    length_norm: float = 0.0
+    """Attention beam search: hypotheses are ranked by ``log-prob / length ** length_norm`` (0 = none)."""
 
     def build(self, tokenizer, stored: dict[str, Any] | None = None):
         """The decoder; ``lm``/``lexicon`` fall back to ``stored`` (see :func:`stored_decoder`)."""
@@ -67,7 +69,7 @@ def stored_decoder(config: dict[str, Any], model_path: str | os.PathLike) -> dic
         if value and value != "grid" and not os.path.isabs(value):
             value = str(Path(model_path) / value)
         out[key] = value
-    for key in ("beam_size", "lm_weight", "word_score", "flip_average"):
+    for key in ("beam_size", "lm_weight", "word_score", "flip_average", "length_norm"):
         if key in saved:
             out[key] = saved[key]
     return out
@@ -86,6 +88,8 @@ class EvalResult:
     """The best hypothesis of each utterance (word times and confidences)."""
     word_times: dict | None = None
     """Word-time error on correctly read words (:func:`word_time_report`) when the corpus has word times."""
+    condition: dict[str, Any] = field(default_factory=dict)
+    """What the model read: ``modality`` (av | video | audio) and, with noise, ``noise`` and ``snr_db``."""
 
     def write(self, out_dir: str | Path, extra: dict[str, Any] | None = None) -> dict[str, Path]:
         """Write ``report.json`` (summary), ``utterances.jsonl``, ``hyp.txt`` and ``ref.txt`` into ``out_dir``."""
@@ -120,6 +124,7 @@ class EvalResult:
             summary["word_times"] = self.word_times
         if self.decode is not None:
             summary["decoder"] = asdict(self.decode)
+        summary.update(self.condition)
         summary.update(extra or {})
         return summary
 
@@ -148,6 +153,10 @@ def evaluate(
     batch_size: int = 8,
     device: str = "auto",
     limit: int = 0,
+    modality: str = "auto",
+    noise: str | None = None,
+    snr: float | None = None,
+    noise_seed: int = 0,
     **decode_overrides: Any,
 ) -> EvalResult:
     """Decode the clips of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name).
@@ -156,6 +165,9 @@ def evaluate(
     ``options``: the decoder (default: the one stored with the model, with ``decode_overrides`` —
     ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score`` — on top), so one model
     gives one number from ``lipread evaluate`` and ``lipread transcribe``.
+    ``modality``: what an audio-visual model reads (av | video | audio; auto = av for a model with a Listen
+    encoder, else video). ``noise`` (white | babble) at ``snr`` dB is mixed into each clip's sound first, seeded
+    per clip by ``noise_seed`` (babble: other clips of the same split).
     """
     from lipread.data import PreparedDataset, collate
     from lipread.device import resolve_device
@@ -179,8 +191,15 @@ def evaluate(
     if options is not None and any(v is not None for v in decode_overrides.values()):
         raise UsageError("give either options=DecodeOptions(...) or decoder settings, not both")
     options = options or resolve_decode_options(stored, **decode_overrides)
+    from lipread.pipelines.decode import decode_attention, is_attention_model
+
+    attention = is_attention_model(model)
+    modality = check_modality(modality, model, path, noise, snr)
+    if attention:
+        check_attention_options(options)
     split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
-    dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer)
+    audio_kwargs = audio_dataset_options(cache, config, modality, noise, snr, noise_seed, path)
+    dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer, **audio_kwargs)
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
     log.info("scoring split %s of %s (%d clips) with %s on %s; %s decoder", split, cache, len(dataset), path, dev,
              options.decoder)
@@ -192,8 +211,12 @@ def evaluate(
     for start in progress_bar(batches, desc="evaluate", unit="batch"):
         chunk = indices[start : start + batch_size]
         batch = collate([dataset[i] for i in chunk]).to(dev)
-        nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths,
-                              flip_average=options.flip_average)
+        if attention:
+            nbests = decode_attention(model, options, tokenizer, batch.video, batch.video_lengths, batch.audio,
+                                      batch.audio_lengths, modality)
+        else:
+            nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths,
+                                  flip_average=options.flip_average)
         for i, uid, text, spk, nbest in zip(chunk, batch.ids, batch.texts, batch.speakers, nbests):
             refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text if nbest else "", spk
             if not nbest:
@@ -206,8 +229,68 @@ def evaluate(
                 time_errors += matched_word_errors(ref_words, nbest[0].words)
     ids = list(refs)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
+    condition: dict[str, Any] = {"modality": modality}
+    if noise:
+        condition.update(noise=noise, snr_db=float(snr), noise_seed=noise_seed)
     return EvalResult(report, refs, hyps, split=split, decode=options, best=best,
-                      word_times=word_time_report(time_errors) if time_errors else None)
+                      word_times=word_time_report(time_errors) if time_errors else None, condition=condition)
+
+
+def check_modality(modality: str | None, model, model_path, noise: str | None = None, snr: float | None = None) -> str:
+    """``auto`` -> av for a model with a Listen encoder, else video; a modality the model cannot read, or noise
+    on a modality without sound, is a UsageError."""
+    from lipread.audio.noise import check_noise_args
+    from lipread.errors import UsageError
+    from lipread.pipelines.decode import reads_audio
+
+    check_noise_args(noise, snr)
+    listens = reads_audio(model)
+    modality = modality or "auto"
+    if modality == "auto":
+        modality = "av" if listens else "video"
+    if modality not in ("av", "video", "audio"):
+        raise UsageError(f"unknown modality {modality!r}", fix="Use auto, av, video or audio.")
+    if modality != "video" and not listens:
+        raise UsageError(f"--modality {modality} needs a model that reads sound, but {model_path} reads lips only",
+                         fix="Use --modality video, or an audio-visual model such as wlas-grid-s1.")
+    if noise and modality == "video":
+        raise UsageError("--noise mixes noise into the sound, but --modality video reads no sound",
+                         fix="Use --modality av or audio with --noise.")
+    return modality
+
+
+def check_attention_options(options: DecodeOptions) -> None:
+    """The attention decoder takes no CTC-only settings (LM, lexicon, flip averaging)."""
+    from lipread.errors import UsageError
+
+    given = [flag for flag, on in (("--lm", options.lm), ("--lexicon", options.lexicon),
+                                   ("--flip-average", options.flip_average)) if on]
+    if given:
+        raise UsageError(f"{', '.join(given)} apply only to CTC models; this model decodes with attention",
+                         fix="Leave them out (the attention beam search takes --beam-size and --length-norm).")
+
+
+def audio_dataset_options(cache, config: dict, modality: str, noise, snr, noise_seed: int, model_path) -> dict:
+    """PreparedDataset options for the sound a modality needs: the model's audio features computed from
+    the cache's stored sound (after noise, when asked), or none for lips only."""
+    from lipread.data.cache import CacheReader
+    from lipread.errors import DataError
+
+    if modality == "video":
+        return {"audio": False}
+    reader = CacheReader(cache)
+    if not reader.clips or not reader.clips[0].audio_shape:
+        raise DataError(f"the model reads sound (--modality {modality}), but the cache has no audio features",
+                        cache, "Prepare the corpus again with `lipread prepare ... --audio`.")
+    features = (config.get("preprocess") or {}).get("audio_features")
+    if not reader.has_wave:
+        cached = reader.config.get("frontend", {}).get("audio_features")
+        if noise or features != cached:
+            raise DataError("the cache kept no sound (prepared by an older lipread), so "
+                            + ("noise cannot be mixed in" if noise else "the model's audio features cannot be made"),
+                            cache, "Prepare the corpus again with `lipread prepare ... --audio`.")
+        return {}
+    return {"audio_features": features, "eval_noise": (noise, float(snr), noise_seed) if noise else None}
 
 
 def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, cache) -> None:
@@ -226,8 +309,13 @@ def check_preprocess(model_pre: dict | None, data_pre: dict | None, model_path, 
 
 
 def format_summary(report: ScoreReport, top: int = 10, split: str | None = None,
-                   decode: DecodeOptions | None = None, word_times: dict | None = None) -> str:
+                   decode: DecodeOptions | None = None, word_times: dict | None = None,
+                   condition: dict | None = None) -> str:
     what = f"{len(report.utterances)} utterances" + (f" of split {split}" if split else "")
+    if condition and condition.get("modality"):
+        what += f", modality {condition['modality']}"
+        if condition.get("noise"):
+            what += f", {condition['noise']} noise at {condition['snr_db']:g} dB"
     if decode is not None:
         what += f", {decode.decoder} decoder" + (f" (beam {decode.beam_size}{', LM' if decode.lm else ''})"
                                                 if decode.decoder == "beam" else "")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lipread.audio.features import AudioFeatureConfig, compute_features
+from lipread.audio.features import AudioFeatureConfig, compute_features, fit_samples
 from lipread.errors import ConfigError, NoFaceError
 from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
@@ -65,7 +65,8 @@ class FrontEndConfig:
 class FrontEndResult:
     """``mouth`` (T, H, W, C) uint8; ``valid`` (T,) bool face found (before filling); ``landmarks`` (T, N, 2)
     float32 source pixels (filled, unsmoothed); ``transforms`` (T, 2, 3) float32 source->crop;
-    ``audio_features`` (4T, F) float32 or None; ``fps``; ``start``/``duration`` seconds in the source;
+    ``audio_features`` (4T, F) float32 or None; ``waveform`` (S,) float32 16 kHz mono, T / fps seconds long, or
+    None (kept with the features so noise can be mixed into the sound later); ``fps``; ``start``/``duration`` seconds in the source;
     ``backend`` the landmark backend used; ``frame_size`` source (width, height); ``report`` decoding report."""
 
     path: str
@@ -80,6 +81,7 @@ class FrontEndResult:
     backend: str = ""
     frame_size: tuple[int, int] = (0, 0)
     report: DecodeReport | None = None
+    waveform: np.ndarray | None = None
 
 
 class FrontEnd:
@@ -157,17 +159,18 @@ class FrontEnd:
         filled = interpolate_missing(landmarks, valid)
         transforms = crop_transforms(filled, self.geometry, self.preset, cfg.smooth_radius)
         mouth = self._crops(path, start, end, kept, transforms)
-        features = None
+        features = waveform = None
         if cfg.audio:
             from lipread.io.audio import read_audio
 
             audio = read_audio(path, start=t0 if start is not None else None,
                                end=None if end is None else t0 + len(valid) / VIDEO_FPS)
             features = compute_features(audio, cfg.audio_features, n_video_frames=len(valid))
+            waveform = fit_samples(audio, len(valid))
         return FrontEndResult(path=path, mouth=mouth, valid=valid, landmarks=filled.astype(np.float32),
                               transforms=transforms, audio_features=features, fps=VIDEO_FPS, start=t0 or 0.0,
                               duration=len(valid) / VIDEO_FPS, backend=backend.name, frame_size=size,
-                              report=report)
+                              report=report, waveform=waveform)
 
     def _crops(self, path, start, end, kept: RegionStore | None, transforms) -> np.ndarray:
         """Pass 2: warp crops from the kept regions; frames whose crop is not inside its kept region

@@ -59,9 +59,9 @@ class LoadedModel:
         return transcribe(path, model=self, **options)
 
 
-DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average")
+DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm")
 BEAM_ONLY = {"beam_size": "--beam-size", "lm": "--lm", "lexicon": "--lexicon", "lm_weight": "--lm-weight",
-             "word_score": "--word-score"}
+             "word_score": "--word-score", "length_norm": "--length-norm"}
 
 
 def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOptions:
@@ -106,7 +106,7 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     pre = dict(config.get("preprocess") or {})
     fields = FrontEndConfig.__dataclass_fields__
     frontend = build_config(FrontEndConfig, {k: v for k, v in pre.items() if k in fields})
-    frontend.audio = False  # the video models read no audio features; audio is only used to find speech
+    frontend.audio = False  # switched on per file when an audio-visual model reads the sound
     window = float(pre.get("clip_seconds") or 3.0)
     return LoadedModel(str(name_or_path), path, model, config, tokenizer, frontend, dev, window)
 
@@ -131,7 +131,8 @@ class Transcriber:
     """
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
-                 batch_size: int = 4, overlap: float = 0.5, device: str = "auto", **decode_overrides: Any):
+                 batch_size: int = 4, overlap: float = 0.5, device: str = "auto", modality: str = "auto",
+                 **decode_overrides: Any):
         from lipread.data.augment import VideoAugment, augment_config
         from lipread.errors import UsageError
         from lipread.pipelines.frontend import FrontEnd
@@ -144,7 +145,18 @@ class Transcriber:
         if decode is not None and any(v is not None for v in decode_overrides.values()):
             raise UsageError("give either decode=DecodeOptions(...) or decoder settings, not both")
         self.options = decode or self.loaded.decode_options(**decode_overrides)
-        self.decoder = self.options.build(self.loaded.tokenizer)
+        from lipread.pipelines.decode import is_attention_model
+        from lipread.pipelines.evaluate import check_attention_options, check_modality
+
+        self.attention = is_attention_model(self.loaded.model)
+        if modality != "auto":  # a modality the model cannot read fails before any file is touched
+            check_modality(modality, self.loaded.model, self.loaded.path)
+        self.modality = modality
+        if self.attention:
+            check_attention_options(self.options)
+            self.decoder = None
+        else:
+            self.decoder = self.options.build(self.loaded.tokenizer)
         self.frontend = FrontEnd(self.loaded.frontend)
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
         self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
@@ -169,9 +181,32 @@ class Transcriber:
                 return duration, speech_windows(intervals, duration, length)
         return duration, fixed_windows(duration, length, self.overlap)
 
+    def file_modality(self, path: str) -> str:
+        """The modality for one file: ``auto`` = av when the model reads sound and the file has an audio
+        track, else video (said in one line); av/audio on a file without sound is a NoAudioError."""
+        from lipread.errors import NoAudioError
+        from lipread.io.audio import has_audio
+        from lipread.pipelines.decode import reads_audio
+
+        listens = reads_audio(self.loaded.model)
+        if self.modality == "auto":
+            if not listens:
+                return "video"
+            if has_audio(path):
+                log.info("%s: modality av (the model reads lips and sound, and the file has sound)", path)
+                return "av"
+            log.warning("%s: no audio track: reading the lips only (modality video)", path)
+            return "video"
+        if self.modality in ("av", "audio") and not has_audio(path):
+            raise NoAudioError(f"--modality {self.modality} needs sound, but the file has no audio track", path,
+                               "Use --modality video (or auto) for a silent video.")
+        return self.modality
+
     def transcribe(self, path: str | os.PathLike, progress: Callable[[int, int], None] | None = None) -> Transcript:
         path = os.fspath(path)
         t0 = time.perf_counter()
+        modality = self.file_modality(path)
+        self.frontend.config.audio = modality != "video"  # the model's audio features, computed per window
         duration, windows = self.plan(path)
         single = len(windows) == 1
         t0 = self.times.add("plan", t0)
@@ -206,16 +241,16 @@ class Transcriber:
                 win = Window(0.0, result.duration, 0.0, result.duration)
             stats.append(mouth_stats(result.mouth))
             mouth, _ = self.eval_transform(result.mouth, None)
-            pending.append((win, mouth))
+            pending.append((win, mouth, result.audio_features))
             if len(pending) == self.batch_size:
-                segments += self._run(pending)
+                segments += self._run(pending, modality)
                 pending = []
             t0 = time.perf_counter()
             if progress:
                 progress(i + 1, len(windows))
         if pending:
-            segments += self._run(pending)
-        transcript = Transcript(path, duration, segments, model=self.loaded.name)
+            segments += self._run(pending, modality)
+        transcript = Transcript(path, duration, segments, model=self.loaded.name, modality=modality)
         transcript.warnings = self._warnings(transcript, stats, single)
         if transcript.warnings:
             log.warning("%s: may be unlike the model's training data: %s", path, "; ".join(transcript.warnings))
@@ -231,25 +266,38 @@ class Transcriber:
                                transcript.duration if single else None)
 
     @torch.no_grad()
-    def _run(self, items: list[tuple[Window, np.ndarray]]) -> list[Segment]:
+    def _run(self, items: list[tuple[Window, np.ndarray, np.ndarray | None]], modality: str = "video") -> list[Segment]:
         from lipread.data.batch import collate
         from lipread.data.dataset import Sample
 
-        batch = collate([Sample(str(i), "", "", mouth, []) for i, (_, mouth) in enumerate(items)])
+        batch = collate([Sample(str(i), "", "", mouth, [], audio if modality != "video" else None)
+                         for i, (_, mouth, audio) in enumerate(items)])
         batch = batch.to(self.loaded.device)
         t0 = time.perf_counter()
+        if self.attention:
+            from lipread.pipelines.decode import decode_attention
+
+            decoded = decode_attention(self.loaded.model, self.options, self.loaded.tokenizer, batch.video,
+                                       batch.video_lengths, batch.audio, batch.audio_lengths, modality,
+                                       time_offset=[win.start for win, *_ in items])
+            self.times.add("model+decoder", t0)
+            return self._segments(items, decoded)
         outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
         t0 = self.times.add("model", t0)
         decoded = decode_outputs(outputs, self.decoder, self.loaded.tokenizer,
-                                 time_offset=[win.start for win, _ in items])
+                                 time_offset=[win.start for win, *_ in items])
         t0 = self.times.add("decoder", t0)
         if self.domain and self.domain.get("direction_margin") is not None:
             self._directions += direction_scores(self.loaded.model, self.loaded.tokenizer,
-                                                 [mouth for _, mouth in items], outputs[0], outputs[1],
+                                                 [mouth for _, mouth, _ in items], outputs[0], outputs[1],
                                                  self.options.flip_average)
             self.times.add("domain", t0)
+        return self._segments(items, decoded)
+
+    @staticmethod
+    def _segments(items, decoded) -> list[Segment]:
         segments = []
-        for (win, _), nbest in zip(items, decoded):
+        for (win, *_), nbest in zip(items, decoded):
             best = nbest[0] if nbest else None
             words = keep_owned(best.words, win) if best else []
             text = " ".join(w.word for w in words) if best and best.words else (best.text if best else "")
@@ -293,17 +341,20 @@ def transcribe(
     batch_size: int = 4,
     overlap: float = 0.5,
     decode: DecodeOptions | None = None,
+    modality: str = "auto",
+    length_norm: float | None = None,
 ) -> Transcript:
     """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the bundled GRID model by default.
 
     Takes what ``lipread transcribe`` takes: ``model`` (zoo name, checkpoint folder or a loaded model),
     ``decoder`` ("greedy" | "beam"), ``beam_size``, ``lm`` / ``lexicon`` (files, or "grid"), ``lm_weight``,
     ``word_score`` (None: the setting stored with the model), ``device`` (auto | cpu | cuda | cuda:N),
-    ``batch_size`` (windows per model call), ``overlap`` (seconds between fixed windows of a long video).
+    ``batch_size`` (windows per model call), ``overlap`` (seconds between fixed windows of a long video),
+    ``modality`` (audio-visual models: auto | av | video | audio), ``length_norm`` (attention beam search).
     """
     transcriber = Transcriber(model, decode, batch_size=batch_size, overlap=overlap, device=device,
-                              decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon, lm_weight=lm_weight,
-                              word_score=word_score)
+                              modality=modality, decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
+                              lm_weight=lm_weight, word_score=word_score, length_norm=length_norm)
     try:
         return transcriber.transcribe(path)
     finally:

@@ -143,6 +143,7 @@ class JsonWriter(Writer):
             "version": JSON_VERSION,
             "path": transcript.path,
             "model": transcript.model,
+            "modality": transcript.modality,
             "duration": _ms(transcript.duration),
             "text": transcript.text,
             "confidence": transcript.confidence,

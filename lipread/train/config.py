@@ -38,6 +38,13 @@ class DataConfig:
     """Options of the training augmentation (see ``lipread.data.augment``); empty = the preset's defaults."""
     val_limit: int = bounded(0, lo=0)
     """Validate on at most this many clips (0 = all)."""
+    audio_features: dict[str, Any] = field(default_factory=dict)
+    """Audio-visual models: compute the audio features from the cache's stored sound with these options of
+    ``lipread.audio.AudioFeatureConfig`` (e.g. ``{deltas: true, cmvn: true}``) instead of reading the cached
+    MFCC; empty = read the cached features. Needed for ``noise``."""
+    noise: dict[str, Any] = field(default_factory=dict)
+    """Training noise on the sound (``lipread.audio.noise.NoiseConfig``: prob, babble, snr_min, snr_max,
+    talkers); needs ``audio_features``."""
 
 
 @dataclass

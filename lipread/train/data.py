@@ -24,10 +24,14 @@ class TrainData:
         if not d.cache:
             raise ConfigError("no prepared cache given", fix="Set data.cache=PATH (made by `lipread prepare`).")
         self.cfg = cfg
+        if d.noise and not d.audio_features:
+            raise ConfigError("data.noise needs data.audio_features (noise is mixed into the sound, and the "
+                              "features are then computed from it)", fix="Set data.audio_features, e.g. {kind: mfcc}.")
+        wave = dict(audio_features=d.audio_features or None) if d.audio_features else {}
         self.train_set = PreparedDataset(d.cache, split=d.train_split, tokenizer=tokenizer,
                                          augment=d.augment or None, train=True, seed=cfg.seed,
-                                         frame_labels=cfg.align_weight > 0)
-        self.val_set = (PreparedDataset(d.cache, split=d.val_split, tokenizer=tokenizer, train=False)
+                                         frame_labels=cfg.align_weight > 0, noise=d.noise or None, **wave)
+        self.val_set = (PreparedDataset(d.cache, split=d.val_split, tokenizer=tokenizer, train=False, **wave)
                         if d.val_split else None)
         self.sampler = FrameBudgetBatchSampler(
             self.train_set.lengths, max_frames=d.max_frames, max_batch_size=d.batch_size, shuffle=True, seed=cfg.seed, drop_last=True,
@@ -36,6 +40,10 @@ class TrainData:
         # how clips were cropped, plus the clip length the model learns on (transcribe reads windows of it)
         fps = self.train_set.clips[0].fps or VIDEO_FPS
         self.preprocess = {**self.train_set.preprocess, "clip_seconds": max(self.train_set.lengths) / fps}
+        if self.train_set.audio_features is not None:  # transcribe/evaluate compute the same features
+            from lipread.config import config_to_dict
+
+            self.preprocess["audio_features"] = config_to_dict(self.train_set.audio_features)
 
     def train_batches(self, epoch: int, start: int, accumulate: int) -> Iterator[list]:
         """Groups of ``accumulate`` batches of ``epoch``, skipping its first ``start`` batches."""

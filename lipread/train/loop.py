@@ -119,6 +119,10 @@ class Trainer:
         args = dict(cfg.model.args)
         args.setdefault("num_classes", self.tokenizer.ctc_size)
         self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
+        self.attention = getattr(self.model, "objective", "ctc") == "attention"
+        if self.attention and not self.data.train_set.has_audio and getattr(self.model, "has_listen", False):
+            raise ConfigError("the model has a Listen (audio) encoder, but the cache has no audio features",
+                              fix=f"Prepare {cfg.data.cache} again with `lipread prepare ... --audio`.")
         if cfg.align_weight > 0 and not getattr(self.model, "has_align_head", False):
             raise ConfigError(f"align_weight={cfg.align_weight} needs a model with an align head",
                               fix="Set model.args.align_head=true (LipNet models), or align_weight=0.")
@@ -229,6 +233,15 @@ class Trainer:
             batch = batch.to(self.device)
             sync = nullcontext() if (i == len(batches) - 1 or not self.dist.enabled) else self.ddp.no_sync()
             with sync:
+                if self.attention:
+                    with self.autocast():
+                        parts = self.ddp(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
+                                         batch.targets, batch.target_lengths, batch.frame_labels,
+                                         align_weight=self.cfg.align_weight, progress=self.step / self.cfg.max_steps)
+                    loss = parts["loss"] / len(batches)
+                    (self.scaler.scale(loss) if self.scaler else loss).backward()
+                    total += float(loss.detach())
+                    continue
                 with self.autocast():
                     if self.cfg.align_weight > 0:
                         log_probs, out_lengths, align = self.ddp(batch.video, batch.video_lengths, return_align=True)
@@ -302,6 +315,8 @@ class Trainer:
                 torch.distributed.barrier()
             return {}
         self.model.eval()
+        if self.attention:
+            return self._validate_attention()
         decoder = build_decoder("greedy", self.tokenizer)
         refs, hyps, ids, losses = [], [], [], []
         for batch in self.data.val_batches():
@@ -316,11 +331,46 @@ class Trainer:
         report = score(refs, hyps, ids=ids)
         metrics = {"step": self.step, "val_wer": report.wer, "val_cer": report.cer,
                    "val_loss": float(np.mean(losses)) if losses else float("nan"), "val_clips": len(refs)}
+        return self._finish_validation(metrics)
+
+    def _validate_attention(self) -> dict[str, Any]:
+        """Attention models: greedy WER/CER in each modality the model reads; ``val_wer`` (which picks the
+        best checkpoint) is their mean, so the kept model is good at all three."""
+        from lipread.decoding.attention import greedy_search
+        from lipread.metrics import score
+
+        if self.data.val_set is None:  # no validation split: nothing to score
+            return {}
+        modalities = ("av", "video", "audio") if self.data.val_set.has_audio else ("video",)
+        refs: list[str] = []
+        hyps: dict[str, list[str]] = {m: [] for m in modalities}
+        losses = []
+        for batch in self.data.val_batches():
+            batch = batch.to(self.device)
+            with self.autocast():
+                losses.append(float(self.model(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
+                                               batch.targets, batch.target_lengths)["att"]))
+                for m in modalities:
+                    enc, _ = self.model.encode(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths, m)
+                    for r in greedy_search(self.model, enc, self.tokenizer.sos_id, self.tokenizer.eos_id):
+                        hyps[m].append(self.tokenizer.decode(r.tokens))
+            refs.extend(batch.texts)
+        metrics: dict[str, Any] = {"step": self.step}
+        for m in modalities:
+            rep = score(refs, hyps[m])
+            metrics[f"val_wer_{m}"], metrics[f"val_cer_{m}"] = rep.wer, rep.cer
+        metrics["val_wer"] = float(np.mean([metrics[f"val_wer_{m}"] for m in modalities]))
+        metrics["val_cer"] = float(np.mean([metrics[f"val_cer_{m}"] for m in modalities]))
+        metrics.update(val_loss=float(np.mean(losses)) if losses else float("nan"), val_clips=len(refs))
+        return self._finish_validation(metrics)
+
+    def _finish_validation(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        """Log the validation metrics and keep the model as ``best/`` when its ``val_wer`` is the lowest yet."""
         self._log(metrics)
-        log.info("step %d: val WER %.4f CER %.4f loss %.4f", self.step, report.wer, report.cer,
+        log.info("step %d: val WER %.4f CER %.4f loss %.4f", self.step, metrics["val_wer"], metrics["val_cer"],
                  metrics["val_loss"])
-        if report.wer < self.best_wer:
-            self.best_wer = report.wer
+        if metrics["val_wer"] < self.best_wer:
+            self.best_wer = metrics["val_wer"]
             save_model(self.out / "best", self.model, self.model_meta(metrics))
         if self.dist.enabled:
             torch.distributed.barrier()

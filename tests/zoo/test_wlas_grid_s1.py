@@ -1,0 +1,63 @@
+"""The zoo's WLAS model: small, self-contained, reads in every modality, and reproduces its recorded WER.
+
+The 90 held-out clips (the seeded 10% of the shared GRID speaker-1 clips, as in the recipe) are prepared
+here with --audio, then scored with the decoder stored in the model (attention beam search), lips + sound.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lipread.models.zoo import resolve_model
+
+REPO = Path(__file__).resolve().parents[2]
+NAME = "wlas-grid-s1"
+ZOO = REPO / "models" / NAME
+pytestmark = pytest.mark.skipif(not (ZOO / "config.json").is_file(), reason=f"{ZOO} is not in this checkout")
+
+
+def test_zoo_folder_is_complete_and_small():
+    assert resolve_model(NAME) == ZOO
+    config = json.loads((ZOO / "config.json").read_text())
+    assert config["model"]["name"] == "wlas" and config["tokenizer"]["name"] == "grid"
+    assert config["decoder"]["name"] == "beam" and config["preprocess"]["audio_features"]["kind"] == "mfcc"
+    assert (ZOO / "model.safetensors").stat().st_size <= 20 * 2**20
+    for name in ("README.md", "vocabulary.json"):
+        assert (ZOO / name).is_file(), name
+    from safetensors import safe_open
+
+    with safe_open(str(ZOO / "model.safetensors"), "pt") as f:
+        dtypes = {str(f.get_tensor(k).dtype) for k in f.keys()}
+    assert "torch.float16" in dtypes and "torch.float32" not in dtypes
+
+
+@pytest.mark.grid
+@pytest.mark.slow
+def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path, capsys):
+    from lipread.cli.main import main
+    from lipread.data import read_corpus
+    from lipread.data.prepare import prepare
+    from lipread.pipelines.frontend import FrontEndConfig
+
+    config = json.loads((ZOO / "config.json").read_text())
+    recorded = config["evaluation"]
+    entries = [e for e in read_corpus("grid", grid_dir, val_fraction=0.1, seed=0) if e.split == "val"]
+    assert len(entries) == recorded["clips"] == 90
+    cache = tmp_path / "val"
+    summary = prepare(entries, cache, FrontEndConfig(preset=config["preprocess"]["preset"], audio=True),
+                      corpus={"name": "grid"}, progress=False)
+    assert summary.done == 90 and not summary.failures
+    out = tmp_path / "av.json"
+    assert main(["evaluate", NAME, str(cache), "--modality", "av", "--decoder", "beam", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["modality"] == "av" and result["utterances_count"] == 90
+    assert result["wer"] == pytest.approx(recorded["wer"], abs=1e-9)
+    assert result["cer"] == pytest.approx(recorded["cer"], abs=1e-9)
+    assert result["word_times"] == recorded["word_times"]
+    # the card and RESULTS.md quote the same figure
+    shown = f"{100 * recorded['wer']:.2f}%"
+    for doc in (ZOO / "README.md", REPO / "pipelines" / "grid" / "RESULTS.md"):
+        assert shown in doc.read_text(), f"{doc} does not quote WER {shown}"
