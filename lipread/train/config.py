@@ -61,6 +61,21 @@ class OptimConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Cross-modal distillation (:mod:`lipread.train.distill`): a model that reads sound teaches the lip reader."""
+
+    teacher: str = ""
+    """A model that reads sound (a WLAS checkpoint folder or zoo name, e.g. wlas-grid-s1); "" = off."""
+    weight: float = bounded(0.0, lo=0.0)
+    """Weight of the distillation loss next to CTC (0 = off)."""
+    temperature: float = bounded(2.0, lo=0.0, lo_open=True)
+    """Softens both distributions; the loss is scaled by T^2 so its gradients keep their size."""
+    head: str = bounded("ctc", choices=("ctc", "align"))
+    """Which per-frame head teaches: the CTC branch (into the student's CTC output) or the align head
+    (into the student's align head)."""
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -89,6 +104,7 @@ class TrainConfig:
     auto_resume: bool = False
     """Resume from the newest checkpoint of ``out_dir`` when there is one, else start: what workers restarted
     by ``torchrun --max-restarts`` after a lost node need (they rerun the same command line)."""
+    distill: DistillConfig = field(default_factory=DistillConfig)
     align_weight: float = 0.0
     """Weight of the align head's frame-level cross-entropy (models with ``align_head: true``; needs word
     alignments in the cache). The head gives word times that follow the speech; 0 = CTC only."""

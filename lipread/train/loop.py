@@ -126,6 +126,7 @@ class Trainer:
         if cfg.align_weight > 0 and not getattr(self.model, "has_align_head", False):
             raise ConfigError(f"align_weight={cfg.align_weight} needs a model with an align head",
                               fix="Set model.args.align_head=true (LipNet models), or align_weight=0.")
+        self.teacher = self._teacher() if cfg.distill.weight > 0 else None
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         o = cfg.optim
@@ -175,6 +176,27 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         log.info("resumed from %s at step %d (epoch %d, batch %d)", ckpts[-1], self.step, self.epoch,
                  self.batch_in_epoch)
+
+    def _teacher(self):
+        """The distillation teacher (:mod:`lipread.train.distill`), checked against the model and data."""
+        from lipread.train.distill import AudioTeacher
+
+        d = self.cfg.distill
+        if not d.teacher:
+            raise ConfigError("distill.weight > 0 but no distill.teacher", fix="Name a WLAS checkpoint or zoo model.")
+        if self.attention:
+            raise ConfigError("distillation teaches CTC lip readers; this model decodes with attention",
+                              fix="Set distill.weight=0, or train a LipNet model.")
+        if d.head == "align" and not getattr(self.model, "has_align_head", False):
+            raise ConfigError("distill.head=align needs a student with an align head",
+                              fix="Set model.args.align_head=true, or distill.head=ctc.")
+        train_set = self.data.train_set
+        if not train_set.has_audio:
+            raise ConfigError("distillation needs the sound of the training clips, but the cache has no audio",
+                              fix=f"Prepare {self.cfg.data.cache} again with `lipread prepare ... --audio`.")
+        features = (config_to_dict(train_set.audio_features) if train_set.audio_features is not None
+                    else train_set.reader.config.get("frontend", {}).get("audio_features"))
+        return AudioTeacher(d, self.device, features)
 
     def _init_from(self, path: str) -> None:
         """Load the weights of a model folder or zoo name, or of a run folder's newest checkpoint (the
@@ -242,14 +264,22 @@ class Trainer:
                     (self.scaler.scale(loss) if self.scaler else loss).backward()
                     total += float(loss.detach())
                     continue
+                want_align = self.cfg.align_weight > 0 or (self.teacher is not None and self.cfg.distill.head == "align")
                 with self.autocast():
-                    if self.cfg.align_weight > 0:
+                    if want_align:
                         log_probs, out_lengths, align = self.ddp(batch.video, batch.video_lengths, return_align=True)
                     else:
                         log_probs, out_lengths = self.ddp(batch.video, batch.video_lengths)
                 loss = ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths)
                 if self.cfg.align_weight > 0:
                     loss = loss + self.cfg.align_weight * align_loss(align, batch.frame_labels)
+                if self.teacher is not None:
+                    from lipread.train.distill import distill_loss
+
+                    target, target_lengths = self.teacher(batch.audio, batch.audio_lengths)
+                    student = align if self.cfg.distill.head == "align" else log_probs
+                    loss = loss + self.cfg.distill.weight * distill_loss(student, out_lengths, target, target_lengths,
+                                                                         self.cfg.distill.temperature)
                 loss = loss / len(batches)
                 (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += float(loss.detach())

@@ -39,8 +39,8 @@ def command_line(model: str, cache: str, split: str, modality: str, decoder: str
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="a checkpoint folder, e.g. ~/runs/grid-wlas/best")
-    ap.add_argument("out", help="the zoo folder to write, e.g. models/wlas-grid-s1")
+    ap.add_argument("checkpoint", nargs="?", help="a checkpoint folder, e.g. ~/runs/grid-wlas/best")
+    ap.add_argument("out", nargs="?", help="the zoo folder to write, e.g. models/wlas-grid-s1")
     ap.add_argument("--beam-size", type=int, default=8)
     ap.add_argument("--length-norm", type=float, default=0.0)
     ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
@@ -48,7 +48,13 @@ def main() -> None:
     ap.add_argument("--split", default="val")
     ap.add_argument("--results", default=None, help="write the table of results here (JSON)")
     ap.add_argument("--quick", action="store_true", help="only the clean conditions")
+    ap.add_argument("--table", default=None, help="print the markdown table of a results JSON and stop")
     a = ap.parse_args()
+    if a.table:
+        print(markdown_table(json.loads(Path(a.table).read_text())["rows"]))
+        return
+    if not (a.checkpoint and a.out):
+        ap.error("give the checkpoint folder and the zoo folder to write")
 
     model, config = load_model(a.checkpoint)
     out = Path(a.out)
@@ -58,15 +64,38 @@ def main() -> None:
     card = Path(a.card).read_text() if a.card else None
     save_model(out, model, keep, dtype=torch.float16)
     (out / "vocabulary.json").write_text(json.dumps(config["tokenizer"], indent=2))
-    if card:
-        (out / "README.md").write_text(card)
     size = (out / "model.safetensors").stat().st_size
     print(f"exported {a.checkpoint} -> {out} ({size / 2**20:.1f} MB fp16)")
-    if a.cache:
-        evaluate_table(out, a)
+    rows = evaluate_table(out, a) if a.cache else None
+    if card:
+        if rows and TABLE_MARK in card:
+            card = card.replace(TABLE_MARK, markdown_table(rows))
+        (out / "README.md").write_text(card)
 
 
-def evaluate_table(out: Path, a) -> None:
+TABLE_MARK = "<!-- TABLE -->"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Modality x condition -> beam WER / CER (and greedy on clean sound), as a markdown table."""
+    def cell(modality, decoder, noise, snr):
+        if modality == "video":  # lips only: the sound's noise does not reach the model
+            noise = snr = None
+        for r in rows:
+            if (r["modality"], r["decoder"], r["noise"], r["snr_db"]) == (modality, decoder, noise, snr):
+                return f"{100 * r['wer']:.2f}% / {100 * r['cer']:.2f}%"
+        return "-"
+
+    heads = ["clean, greedy", "clean"] + [f"{n} {s:g} dB" for n, s in CONDITIONS if n]
+    lines = ["| modality | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+    for m in ("audio", "video", "av"):
+        cells = [cell(m, "greedy", None, None), cell(m, "beam", None, None)]
+        cells += [cell(m, "beam", n, s) for n, s in CONDITIONS if n]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def evaluate_table(out: Path, a) -> list[dict]:
     from lipread.pipelines.evaluate import evaluate
 
     rows = []
@@ -101,6 +130,8 @@ def evaluate_table(out: Path, a) -> None:
                  "date": time.strftime("%Y-%m-%d %H:%M")}
         Path(a.results).write_text(json.dumps(table, indent=2) + "\n")
         print(f"results -> {a.results}")
+    print(markdown_table(rows))
+    return rows
 
 
 if __name__ == "__main__":

@@ -177,3 +177,20 @@ def test_transcribe_modality_auto(overfit, grid_clips, tmp_path, caplog, capsys)
                  "audio"]) == 1
     err = capsys.readouterr().err
     assert "no audio track" in err and "silent.mp4" in err and "Traceback" not in err
+
+
+def test_a_lip_reader_learns_from_the_wlas_sound_as_teacher(overfit, av_cache, tmp_path, capsys):
+    """Cross-modal distillation: a LipNet trains with the WLAS's audio CTC posteriors as soft targets."""
+    path, _, _ = overfit
+    recipe = tmp_path / "distill.yaml"
+    recipe.write_text(
+        "model: {name: lipnet_tiny, args: {input_size: [50, 100], in_chans: 3, align_head: true}}\n"
+        f"data: {{cache: {av_cache}, val_split: '', batch_size: 2, audio_features: {json.dumps(FEATURES)}}}\n"
+        f"distill: {{teacher: {path}, weight: 1.0, temperature: 2.0, head: ctc}}\n"
+        "max_steps: 2\nlog_every: 1\nthreads: 1\n")
+    assert main(["train", str(recipe), "-o", str(tmp_path / "run")]) == 0
+    rows = [r for r in map(json.loads, (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()) if "loss" in r]
+    assert rows[-1]["step"] == 2 and np.isfinite(rows[-1]["loss"])
+    # features unlike the teacher's: one clear error before any step
+    assert main(["train", str(recipe), "-o", str(tmp_path / "run2"), "data.audio_features={}"]) == 1
+    assert "the teacher reads audio features" in capsys.readouterr().err

@@ -113,7 +113,8 @@ def test_wheel_installs_and_transcribes_outside_the_checkout(grid_clips, tmp_pat
                         str(tmp_path / "sdist" / sdist.name.removesuffix(".tar.gz"))], **quiet)
     assert r.returncode == 0, r.stdout
     wheel = next(dist.glob("*.whl"))
-    assert wheel.stat().st_size < 10 * 2**20, "the wheel should stay lean (fp16 weights, no training state)"
+    # two zoo models in fp16 (lipnet-grid-s1 6 MB, wlas-grid-s1 10 MB) and the code; no training state
+    assert wheel.stat().st_size < 25 * 2**20, "the wheel should stay lean (fp16 weights, no training state)"
     target = tmp_path / "site"
     r = subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)], **quiet)
     assert r.returncode == 0, r.stdout
