@@ -131,7 +131,8 @@ def decode_attention(model: torch.nn.Module, options, tokenizer, video: torch.Te
         results = [[r] for r in greedy_search(model, enc, sos, eos)]
     else:
         results = beam_search(model, enc, sos, eos, beam=options.beam_size, length_norm=options.length_norm)
-    timing = model.frame_log_probs(extras, modality, align=True) or model.frame_log_probs(extras, modality)
+    timing = None if getattr(options, "word_timing", "auto") == "ctc" else model.frame_log_probs(extras, modality, align=True)
+    timing = timing or model.frame_log_probs(extras, modality)
     offs = offsets(time_offset, len(results))
     out = []
     for b, nbest in enumerate(results):

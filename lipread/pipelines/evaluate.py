@@ -37,6 +37,9 @@ class DecodeOptions:
     """Test-time augmentation: average the model's posteriors on the clip and its mirror image."""
     length_norm: float = 0.0
     """Attention beam search: hypotheses are ranked by ``log-prob / length ** length_norm`` (0 = none)."""
+    word_timing: str = "auto"
+    """Attention models' word times: ``auto`` = a forced alignment on the align head (the CTC branch when
+    there is none); ``ctc`` = on the CTC branch."""
 
     def build(self, tokenizer, stored: dict[str, Any] | None = None):
         """The decoder; ``lm``/``lexicon`` fall back to ``stored`` (see :func:`stored_decoder`)."""

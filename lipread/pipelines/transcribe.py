@@ -59,7 +59,8 @@ class LoadedModel:
         return transcribe(path, model=self, **options)
 
 
-DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm")
+DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm",
+               "word_timing")
 BEAM_ONLY = {"beam_size": "--beam-size", "lm": "--lm", "lexicon": "--lexicon", "lm_weight": "--lm-weight",
              "word_score": "--word-score", "length_norm": "--length-norm"}
 

@@ -33,7 +33,8 @@ CONDITIONS = [(None, None), ("babble", 10.0), ("babble", 5.0), ("babble", 0.0), 
 
 
 def command_line(model: str, cache: str, split: str, modality: str, decoder: str, noise, snr) -> str:
-    cmd = f"lipread evaluate {model} {cache} --split {split} --modality {modality} --decoder {decoder}"
+    timing = " --word-timing ctc" if decoder.endswith("ctc-times") else ""
+    cmd = f"lipread evaluate {model} {cache} --split {split} --modality {modality} --decoder {decoder.split('-')[0]}{timing}"
     return cmd + (f" --noise {noise} --snr {snr:g}" if noise else "")
 
 
@@ -103,9 +104,13 @@ def evaluate_table(out: Path, a) -> list[dict]:
     jobs = [(m, d, None, None) for m in ("av", "audio", "video") for d in ("greedy", "beam")]
     if not a.quick:
         jobs += [(m, "beam", n, s) for m in ("av", "audio") for n, s in CONDITIONS if n]
+    # word times from the CTC branch instead of the align head, to compare (clean, beam)
+    jobs += [(m, "beam-ctc-times", None, None) for m in ("av", "video")]
     for modality, decoder, noise, snr in jobs:
         t0 = time.perf_counter()
-        result = evaluate(str(out), a.cache, split=a.split, decoder=decoder, modality=modality, noise=noise, snr=snr)
+        timing = "ctc" if decoder.endswith("ctc-times") else None
+        result = evaluate(str(out), a.cache, split=a.split, decoder=decoder.split("-")[0], modality=modality,
+                          noise=noise, snr=snr, word_timing=timing)
         seconds = time.perf_counter() - t0
         row = {"modality": modality, "decoder": decoder, "noise": noise, "snr_db": snr,
                "wer": result.report.wer, "cer": result.report.cer, "clips": len(result.report.utterances),

@@ -98,6 +98,18 @@ def test_evaluate_reads_each_modality(overfit, av_cache, modality, tmp_path, cap
     assert summary["word_times"]["words"] == 30  # every word read right has a time
 
 
+def test_word_times_from_the_ctc_branch(overfit, av_cache, capsys):
+    path, _, _ = overfit
+    args = ["evaluate", str(path), str(av_cache), "--split", "all", "--modality", "av", "--decoder", "greedy", "--json"]
+    assert main(args + ["--word-timing", "ctc"]) == 0
+    ctc = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    head = json.loads(capsys.readouterr().out)
+    assert ctc["decoder"]["word_timing"] == "ctc" and head["decoder"]["word_timing"] == "auto"
+    assert ctc["wer"] == head["wer"] and ctc["word_times"]["words"] == head["word_times"]["words"] == 30
+    assert ctc["word_times"] != head["word_times"]  # two different alignments of the same words
+
+
 def test_evaluate_with_noise_records_the_condition(overfit, av_cache, capsys):
     path, _, _ = overfit
     args = ["evaluate", str(path), str(av_cache), "--split", "all", "--modality", "audio", "--noise", "babble",
