@@ -194,7 +194,7 @@ def evaluate(
     if options is not None and any(v is not None for v in decode_overrides.values()):
         raise UsageError("give either options=DecodeOptions(...) or decoder settings, not both")
     options = options or resolve_decode_options(stored, **decode_overrides)
-    from lipread.pipelines.decode import decode_attention, is_attention_model
+    from lipread.pipelines.decode import decode_attention, is_attention_model, reads_audio
 
     attention = is_attention_model(model)
     modality = check_modality(modality, model, path, noise, snr)
@@ -232,7 +232,8 @@ def evaluate(
                 time_errors += matched_word_errors(ref_words, nbest[0].words)
     ids = list(refs)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
-    condition: dict[str, Any] = {"modality": modality}
+    # what an audio-visual model read; a lips-only model always reads the lips, and its reports stay as they were
+    condition: dict[str, Any] = {"modality": modality} if reads_audio(model) else {}
     if noise:
         condition.update(noise=noise, snr_db=float(snr), noise_seed=noise_seed)
     return EvalResult(report, refs, hyps, split=split, decode=options, best=best,
