@@ -33,7 +33,7 @@ LEXICON_HELP = "Word list for the beam decoder (one word a line), or 'grid' for 
 
 def decoder_options(decoder_help: str = "Decoder. [default: the one stored with the model]"):
     """The decoder settings ``transcribe`` and ``evaluate`` share (each defaults to the model's stored one):
-    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score``, ``flip_average``, ``length_norm``, ``word_timing``."""
+    ``decoder``, ``beam_size``, ``lm``, ``lexicon``, ``lm_weight``, ``word_score``, ``flip_average``, ``length_norm``, ``ctc_weight``, ``grammar``, ``word_timing``."""
     options = [
         click.option("--decoder", type=click.Choice(["greedy", "beam"]), default=None, help=decoder_help),
         click.option("--beam-size", type=click.IntRange(min=1), default=None,
@@ -50,6 +50,12 @@ def decoder_options(decoder_help: str = "Decoder. [default: the one stored with 
         click.option("--length-norm", type=click.FloatRange(min=0.0), default=None,
                      help="Attention models' beam search: rank hypotheses by log-prob / length ** this. "
                           "[default: the model's, else 0]"),
+        click.option("--ctc-weight", type=click.FloatRange(min=0.0, max=1.0, max_open=True), default=None,
+                     help="Attention models' beam search: weight of the CTC head's prefix score next to the speller's "
+                          "(joint CTC/attention decoding). [default: the model's, else 0]"),
+        click.option("--grammar", type=click.Choice(["grid", "none"]), default=None,
+                     help="Beam search reads only sentences of this grammar (grid: the GRID corpus's six slots; "
+                          "for CTC models it replaces the LM). [default: the model's, else none]"),
         click.option("--word-timing", type=click.Choice(["auto", "ctc"]), default=None,
                      help="Attention models' word times: auto = forced alignment on the align head, ctc = on the "
                           "CTC branch. [default: the model's, else auto]"),

@@ -34,7 +34,7 @@ log = logging.getLogger("lipread.evaluate")
 @click.option("--json", "as_json", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
               help=JSON_HELP + " (the summary of report.json); --json FILE writes it to FILE instead.")
 def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average, length_norm,
-            word_timing, batch_size, device, limit, output_dir, modality, noise, snr, as_json):
+            ctc_weight, grammar, word_timing, batch_size, device, limit, output_dir, modality, noise, snr, as_json):
     """Decode the clips of DATA (a cache from `lipread prepare`) with CHECKPOINT and score WER/CER.
 
     CHECKPOINT is a checkpoint folder (e.g. runs/x/best) or a zoo model name (e.g. lipnet-grid-s1).
@@ -61,7 +61,7 @@ def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight,
     result = evaluate(checkpoint, data, split=split, batch_size=batch_size, device=device, limit=limit,
                       decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon, lm_weight=lm_weight,
                       word_score=word_score, flip_average=flip_average, length_norm=length_norm,
-                      word_timing=word_timing, modality=modality, noise=noise, snr=snr)
+                      ctc_weight=ctc_weight, grammar=grammar, word_timing=word_timing, modality=modality, noise=noise, snr=snr)
     extra = {"checkpoint": str(checkpoint), "data": str(data)}
     if as_json == "-":
         click.echo(json.dumps(result.summary(extra), indent=2))

@@ -34,7 +34,7 @@ FORMATS = ["txt", "srt", "vtt", "json"]
 @click.option("--batch-size", type=click.IntRange(min=1), default=4, help="Windows of a long video per model call.")
 @modality_option(" and the video has an audio track")
 def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average,
-            length_norm, word_timing, device, batch_size, modality):
+            length_norm, ctc_weight, grammar, word_timing, device, batch_size, modality):
     """Transcribe VIDEO files: text and subtitles with word times.
 
     The default model reads GRID-grammar sentences of GRID speaker 1 (see models/lipnet-grid-s1).
@@ -62,7 +62,7 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
     options = loaded.decode_options(decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
                                     lm_weight=lm_weight, word_score=word_score,
                                     flip_average=flip_average, length_norm=length_norm,
-                                    word_timing=word_timing)
+                                    ctc_weight=ctc_weight, grammar=grammar, word_timing=word_timing)
     transcriber = Transcriber(loaded, options, batch_size=batch_size, modality=modality)
     log.info("model %s (%s) on %s; %s decoder%s", model, loaded.path, loaded.device, options.decoder,
              f" (beam {options.beam_size}, LM {options.lm or 'none'}, lexicon {options.lexicon or 'none'})"

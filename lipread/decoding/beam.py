@@ -34,7 +34,15 @@ from pathlib import Path
 import torch
 
 from lipread.decoding.greedy import check_inputs, hypothesis_from_path, offsets, separator_id
-from lipread.decoding.lm import arpa_unigrams, check_lm_file, grid_lm_files, is_arpa, load_lexicon
+from lipread.decoding.lm import (
+    GRID_GRAMMAR_LM,
+    arpa_unigrams,
+    check_lm_file,
+    grid_grammar_file,
+    grid_lm_files,
+    is_arpa,
+    load_lexicon,
+)
 from lipread.errors import ConfigError, DependencyError
 from lipread.native import native_stderr_to
 from lipread.text import Tokenizer
@@ -55,7 +63,8 @@ class BeamOptions:
     lexicon: str | os.PathLike | Sequence[str] | None = None
     """Lexicon file, word-list file, a list of words, or "grid" (the shipped GRID lexicon)."""
     lm: str | os.PathLike | None = None
-    """KenLM file (ARPA / binary), or "grid" (the shipped GRID word trigram)."""
+    """KenLM file (ARPA / binary), "grid" (the shipped GRID word trigram) or "grid-grammar" (the exact GRID
+    grammar as a bigram: only its sentences)."""
     lm_weight: float = 2.0
     word_score: float = 0.0
     unk_score: float = -math.inf
@@ -111,6 +120,8 @@ class BeamDecoder:
             lexicon = grid_lm_files()[1]
         if isinstance(lm_path, str) and lm_path == "grid":
             lm_path = grid_lm_files()[0]
+        elif isinstance(lm_path, str) and lm_path == "grid-grammar":
+            lm_path = grid_grammar_file()
         if lm_path is not None:
             lm_path = check_lm_file(lm_path)
         token_beam = min(opts.beam_size_token or self.vocab, self.vocab)
@@ -130,7 +141,10 @@ class BeamDecoder:
             self.word_dict = fld.Dictionary(sorted(words) + [UNK])
             lm = _load_kenlm(KenLM, lm_path, self.word_dict) if lm_path is not None else fl.ZeroLM()
             trie = fl.Trie(self.vocab, self.sep)
-            start = lm.start(False)
+            # The trie's look-ahead scores each word from the sentence start. The grammar LM allows only
+            # commands there, which would prune every later word: it looks ahead with unigram scores.
+            grammar = lm_path is not None and Path(lm_path).name == GRID_GRAMMAR_LM
+            start = lm.start(grammar)
             for word, spellings in words.items():
                 index = self.word_dict.get_index(word)
                 _, score = lm.score(start, index)

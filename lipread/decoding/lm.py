@@ -181,6 +181,41 @@ def build_grid_lm(out_dir: str | os.PathLike = GRID_LM_DIR, order: int = 3) -> t
     return arpa, write_lexicon(grid_words(), out_dir / GRID_LEXICON)
 
 
+GRID_GRAMMAR_LM = "grid_grammar.arpa"
+
+
+def write_grammar_arpa(path: str | os.PathLike) -> Path:
+    """The GRID grammar as an exact word bigram ARPA file: its six slots have disjoint words, so a bigram
+    that allows only slot-to-next-slot transitions (each word of a slot equally likely) accepts exactly the
+    grammar's sentences. Every other transition backs off with weight 10^-99 (KenLM needs finite numbers)."""
+    from lipread.text.grid import GRID_GRAMMAR
+
+    slots = [list(words) for words in GRID_GRAMMAR.values()]
+    never = -99.0
+    unigrams = [(never, w, never) for w in (UNK, BOS)] + [(never, EOS, None)]
+    unigrams += [(math.log10(1 / len(slot)), w, never) for slot in slots for w in slot]
+    bigrams = []
+    for prev, nxt in zip([[BOS], *slots], slots + [[EOS]]):
+        for a in prev:
+            bigrams += [(math.log10(1 / len(nxt)), f"{a} {b}") for b in nxt]
+    lines = ["\\data\\", f"ngram 1={len(unigrams)}", f"ngram 2={len(bigrams)}", "", "\\1-grams:"]
+    lines += [f"{p:.6f}\t{w}" + ("" if b is None else f"\t{b:.1f}") for p, w, b in unigrams]
+    lines += ["", "\\2-grams:"] + [f"{p:.6f}\t{g}" for p, g in bigrams] + ["", "\\end\\", ""]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def grid_grammar_file() -> Path:
+    """The exact GRID grammar LM (:func:`write_grammar_arpa`), shipped or built into the user cache."""
+    path = GRID_LM_DIR / GRID_GRAMMAR_LM
+    if path.is_file():
+        return path
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lipread" / "grid" / GRID_GRAMMAR_LM
+    return cache if cache.is_file() else write_grammar_arpa(cache)
+
+
 def grid_lm_files() -> tuple[Path, Path]:
     """(ARPA, lexicon) of the shipped GRID LM; built into the user cache if this is not a checkout."""
     arpa, lexicon = GRID_LM_DIR / GRID_LM, GRID_LM_DIR / GRID_LEXICON

@@ -122,7 +122,7 @@ def decode_attention(model: torch.nn.Module, options, tokenizer, video: torch.Te
                      frame_shift: float = 1.0 / VIDEO_FPS) -> list[list[Hypothesis]]:
     """n-best hypotheses per clip from an attention model (greedy or beam search per ``options``), word
     times from the align head of the stream that times the words (the sound when it is read)."""
-    from lipread.decoding.attention import beam_search, greedy_search
+    from lipread.decoding.attention import GridGrammar, beam_search, greedy_search
     from lipread.decoding.greedy import offsets
 
     enc, extras = model.encode(video, video_lengths, audio, audio_lengths, modality)
@@ -130,7 +130,17 @@ def decode_attention(model: torch.nn.Module, options, tokenizer, video: torch.Te
     if options.decoder == "greedy":
         results = [[r] for r in greedy_search(model, enc, sos, eos)]
     else:
-        results = beam_search(model, enc, sos, eos, beam=options.beam_size, length_norm=options.length_norm)
+        ctc_weight = float(getattr(options, "ctc_weight", 0.0) or 0.0)
+        ctc = model.frame_log_probs(extras, modality) if ctc_weight > 0 else None
+        if ctc_weight > 0 and ctc is None:
+            from lipread.errors import UsageError
+
+            raise UsageError(f"this model has no CTC head for {modality} to decode jointly with",
+                             fix="Leave out --ctc-weight (or use 0).")
+        grammar = GridGrammar(tokenizer) if getattr(options, "grammar", None) == "grid" else None
+        results = beam_search(model, enc, sos, eos, beam=options.beam_size, length_norm=options.length_norm,
+                              ctc=None if ctc is None else (ctc[0].float().cpu(), ctc[1].cpu()),
+                              ctc_weight=ctc_weight, grammar=grammar)
     timing = None if getattr(options, "word_timing", "auto") == "ctc" else model.frame_log_probs(extras, modality, align=True)
     timing = timing or model.frame_log_probs(extras, modality)
     offs = offsets(time_offset, len(results))

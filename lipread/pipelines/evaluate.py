@@ -37,6 +37,11 @@ class DecodeOptions:
     """Test-time augmentation: average the model's posteriors on the clip and its mirror image."""
     length_norm: float = 0.0
     """Attention beam search: hypotheses are ranked by ``log-prob / length ** length_norm`` (0 = none)."""
+    ctc_weight: float = 0.0
+    """Attention beam search: weight of the CTC head's prefix score (joint CTC/attention decoding; 0 = none)."""
+    grammar: str | None = None
+    """``"grid"``: only sentences of the GRID grammar (attention beam: a constraint on the characters; CTC beam:
+    the grammar as the LM, with the GRID lexicon)."""
     word_timing: str = "auto"
     """Attention models' word times: ``auto`` = a forced alignment on the align head (the CTC branch when
     there is none); ``ctc`` = on the CTC branch."""
@@ -48,12 +53,15 @@ class DecodeOptions:
         if self.decoder == "greedy":
             return build_decoder("greedy", tokenizer)
         stored = stored or {}
+        lm, lexicon = self.lm or stored.get("lm"), self.lexicon or stored.get("lexicon")
+        if self.grammar == "grid":
+            lm, lexicon = "grid-grammar", lexicon or "grid"
         return build_decoder(
             "beam",
             tokenizer,
             beam_size=self.beam_size,
-            lm=self.lm or stored.get("lm"),
-            lexicon=self.lexicon or stored.get("lexicon"),
+            lm=lm,
+            lexicon=lexicon,
             lm_weight=self.lm_weight,
             word_score=self.word_score,
         )
@@ -72,7 +80,7 @@ def stored_decoder(config: dict[str, Any], model_path: str | os.PathLike) -> dic
         if value and value != "grid" and not os.path.isabs(value):
             value = str(Path(model_path) / value)
         out[key] = value
-    for key in ("beam_size", "lm_weight", "word_score", "flip_average", "length_norm"):
+    for key in ("beam_size", "lm_weight", "word_score", "flip_average", "length_norm", "ctc_weight", "grammar"):
         if key in saved:
             out[key] = saved[key]
     return out
@@ -200,6 +208,8 @@ def evaluate(
     modality = check_modality(modality, model, path, noise, snr)
     if attention:
         check_attention_options(options)
+    else:
+        check_ctc_options(options)
     split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
     audio_kwargs = audio_dataset_options(cache, config, modality, noise, snr, noise_seed, path)
     dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer, **audio_kwargs)
@@ -271,7 +281,18 @@ def check_attention_options(options: DecodeOptions) -> None:
                                    ("--flip-average", options.flip_average)) if on]
     if given:
         raise UsageError(f"{', '.join(given)} apply only to CTC models; this model decodes with attention",
-                         fix="Leave them out (the attention beam search takes --beam-size and --length-norm).")
+                         fix="Leave them out (the attention beam search takes --beam-size, --length-norm, "
+                             "--ctc-weight and --grammar).")
+
+
+def check_ctc_options(options: DecodeOptions) -> None:
+    """A CTC model takes no attention-only settings (joint CTC weight, length normalisation)."""
+    from lipread.errors import UsageError
+
+    given = [flag for flag, on in (("--ctc-weight", options.ctc_weight), ("--length-norm", options.length_norm)) if on]
+    if given:
+        raise UsageError(f"{', '.join(given)} apply only to attention models (WLAS); this model decodes with CTC",
+                         fix="Leave them out.")
 
 
 def audio_dataset_options(cache, config: dict, modality: str, noise, snr, noise_seed: int, model_path) -> dict:

@@ -60,9 +60,10 @@ class LoadedModel:
 
 
 DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm",
-               "word_timing")
+               "word_timing", "ctc_weight", "grammar")
 BEAM_ONLY = {"beam_size": "--beam-size", "lm": "--lm", "lexicon": "--lexicon", "lm_weight": "--lm-weight",
-             "word_score": "--word-score", "length_norm": "--length-norm"}
+             "word_score": "--word-score", "length_norm": "--length-norm", "ctc_weight": "--ctc-weight",
+             "grammar": "--grammar"}
 
 
 def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOptions:
@@ -77,6 +78,14 @@ def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOp
     opts = {**stored, **given}
     if opts.get("decoder", "greedy") not in ("greedy", "beam"):
         raise UsageError(f"unknown decoder {opts['decoder']!r}", fix="Use greedy or beam.")
+    if opts.get("grammar") == "none":
+        opts["grammar"] = None
+    if opts.get("grammar") not in (None, "grid"):
+        raise UsageError(f"unknown grammar {opts['grammar']!r}", fix="Use --grammar grid or --grammar none.")
+    if not 0.0 <= float(opts.get("ctc_weight", 0.0)) < 1.0:
+        raise UsageError(f"--ctc-weight must be in [0, 1), not {opts['ctc_weight']}", fix="Use e.g. --ctc-weight 0.3.")
+    if given.get("grammar") and given.get("lm"):
+        raise UsageError("--grammar and --lm both choose the LM", fix="Give one of them.")
     if int(opts.get("beam_size", 1)) < 1:
         raise UsageError(f"beam size must be at least 1, not {opts['beam_size']}", fix="Use --beam-size 1 or more.")
     if opts.get("decoder", "greedy") == "greedy":
@@ -147,7 +156,7 @@ class Transcriber:
             raise UsageError("give either decode=DecodeOptions(...) or decoder settings, not both")
         self.options = decode or self.loaded.decode_options(**decode_overrides)
         from lipread.pipelines.decode import is_attention_model
-        from lipread.pipelines.evaluate import check_attention_options, check_modality
+        from lipread.pipelines.evaluate import check_attention_options, check_ctc_options, check_modality
 
         self.attention = is_attention_model(self.loaded.model)
         if modality != "auto":  # a modality the model cannot read fails before any file is touched
@@ -157,6 +166,7 @@ class Transcriber:
             check_attention_options(self.options)
             self.decoder = None
         else:
+            check_ctc_options(self.options)
             self.decoder = self.options.build(self.loaded.tokenizer)
         self.frontend = FrontEnd(self.loaded.frontend)
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
@@ -344,6 +354,8 @@ def transcribe(
     decode: DecodeOptions | None = None,
     modality: str = "auto",
     length_norm: float | None = None,
+    ctc_weight: float | None = None,
+    grammar: str | None = None,
 ) -> Transcript:
     """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the bundled GRID model by default.
 
@@ -351,11 +363,12 @@ def transcribe(
     ``decoder`` ("greedy" | "beam"), ``beam_size``, ``lm`` / ``lexicon`` (files, or "grid"), ``lm_weight``,
     ``word_score`` (None: the setting stored with the model), ``device`` (auto | cpu | cuda | cuda:N),
     ``batch_size`` (windows per model call), ``overlap`` (seconds between fixed windows of a long video),
-    ``modality`` (audio-visual models: auto | av | video | audio), ``length_norm`` (attention beam search).
+    ``modality`` (audio-visual models: auto | av | video | audio), ``length_norm`` and ``ctc_weight`` (attention beam search), ``grammar`` ("grid": GRID sentences only).
     """
     transcriber = Transcriber(model, decode, batch_size=batch_size, overlap=overlap, device=device,
                               modality=modality, decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
-                              lm_weight=lm_weight, word_score=word_score, length_norm=length_norm)
+                              lm_weight=lm_weight, word_score=word_score, length_norm=length_norm,
+                              ctc_weight=ctc_weight, grammar=grammar)
     try:
         return transcriber.transcribe(path)
     finally:

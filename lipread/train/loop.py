@@ -119,6 +119,8 @@ class Trainer:
         args = dict(cfg.model.args)
         args.setdefault("num_classes", self.tokenizer.ctc_size)
         self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
+        if cfg.channels_last:  # only the 5-D weights (Conv3d) change order; checkpoints are saved contiguous
+            self.model = self.model.to(memory_format=torch.channels_last_3d)
         self.attention = getattr(self.model, "objective", "ctc") == "attention"
         if self.attention and not self.data.train_set.has_audio and getattr(self.model, "has_listen", False):
             raise ConfigError("the model has a Listen (audio) encoder, but the cache has no audio features",
@@ -253,6 +255,8 @@ class Trainer:
         total = 0.0
         for i, batch in enumerate(batches):
             batch = batch.to(self.device)
+            if self.cfg.channels_last:
+                batch.video = batch.video.contiguous(memory_format=torch.channels_last_3d)
             sync = nullcontext() if (i == len(batches) - 1 or not self.dist.enabled) else self.ddp.no_sync()
             with sync:
                 if self.attention:

@@ -85,3 +85,55 @@ def test_shipped_grid_lm_is_what_the_script_writes(tmp_path):
                    check=True, capture_output=True)
     assert (tmp_path / "grid_3gram.arpa").read_text() == shipped_arpa.read_text()
     assert (tmp_path / "lexicon.txt").read_text() == shipped_lexicon.read_text()
+
+
+def test_grammar_lm_accepts_exactly_the_grid_sentences(tmp_path):
+    from flashlight.lib.text.decoder.kenlm import KenLM
+    from flashlight.lib.text.dictionary import Dictionary
+
+    from lipread.decoding.lm import write_grammar_arpa
+
+    arpa = write_grammar_arpa(tmp_path / "g.arpa")
+    assert arpa_order(arpa) == 2
+    vocab = Dictionary([*grid_words(), UNK])
+    lm = KenLM(str(arpa), vocab)
+
+    def score(sentence):
+        state, total = lm.start(False), 0.0
+        for w in sentence.split():
+            state, s = lm.score(state, vocab.get_index(w))
+            total += s
+        return total + lm.finish(state)[1]
+
+    # uniform within each slot: 1 / (4 * 4 * 4 * 25 * 10 * 4)
+    assert score("set green by q seven soon") == pytest.approx(-math.log10(64000), abs=1e-4)
+    assert score("bin red at a zero now") == pytest.approx(-math.log10(64000), abs=1e-4)
+    for bad in ("set green by q seven", "green set by q seven soon", "set green by q seven soon soon"):
+        assert score(bad) < -90
+
+
+def test_beam_decoder_with_the_grammar_reads_only_grid_sentences(tmp_path, monkeypatch):
+    """Posteriors that spell "bin blue at f two" and then are unsure among all letters: the lexicon alone
+    reads the last word as any lexicon word, the grammar LM as one of the four adverbs."""
+    import torch
+
+    from lipread.decoding import build_decoder
+    from lipread.text import Tokenizer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr("lipread.decoding.lm.GRID_LM_DIR", tmp_path / "no-checkout")
+    tok = Tokenizer.from_name("grid")
+    ids = tok.encode("bin blue at f two ") + [tok.encode("a b")[1]]
+    t = 2 * len(ids) + 14
+    logits = torch.zeros(1, t, tok.ctc_size)
+    logits[0, :, 0] = 4.0  # blank between the letters
+    for i, s in enumerate(ids):
+        logits[0, 2 * i + 1, s], logits[0, 2 * i + 1, 0] = 4.0, 0.0
+    for f in range(2 * len(ids) + 1, t, 2):  # then letters the model cannot tell apart
+        logits[0, f, 1:], logits[0, f, 0] = 3.0, 0.0
+    lp, n = logits.log_softmax(-1), torch.tensor([t])
+    free = build_decoder("beam", tok, beam_size=50, lexicon="grid", lm=None).decode(lp, n)
+    assert not is_grid_sentence(free[0][0].text), free[0][0].text
+    ruled = build_decoder("beam", tok, beam_size=50, lexicon="grid", lm="grid-grammar", lm_weight=1.0).decode(lp, n)
+    assert (tmp_path / "lipread" / "grid" / "grid_grammar.arpa").is_file()  # built into the user cache
+    assert is_grid_sentence(ruled[0][0].text) and ruled[0][0].text.startswith("bin blue at f two "), ruled[0][0].text
