@@ -33,6 +33,11 @@ class AugmentConfig:
     """Random translation of up to this many pixels in x and y (edge padded)."""
     flip: float = 0.0
     """Probability of a horizontal flip."""
+    cutout: float = 0.0
+    """Probability that a clip gets a cutout: one rectangle, the same on every frame, set to the clip's
+    mean colour (random erasing, Zhong et al. 2020; it makes the model read the whole mouth)."""
+    cutout_size: float = 0.4
+    """The cutout's height and width as a fraction of the crop's (each drawn in [size / 2, size])."""
     time_masks: int = 0
     time_mask_frames: int = 0
     """Up to ``time_masks`` spans of 1..``time_mask_frames`` frames set to the mean frame."""
@@ -108,6 +113,18 @@ def time_mask(video: np.ndarray, n: int, max_len: int, rng: np.random.Generator)
         length = int(rng.integers(1, min(max_len, t) + 1))
         start = int(rng.integers(0, t - length + 1))
         out[start : start + length] = mean
+    return out
+
+
+def cutout(video: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
+    """One rectangle of (size/2..size) x the frame's height and width, at a random place, set to the clip's
+    mean colour on every frame (a copy)."""
+    _, h, w, _ = video.shape
+    ch = max(1, int(round(h * rng.uniform(size / 2, size))))
+    cw = max(1, int(round(w * rng.uniform(size / 2, size))))
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    out = video.copy()
+    out[:, y : y + ch, x : x + cw] = video.mean(axis=(0, 1, 2)).astype(video.dtype)
     return out
 
 
@@ -228,6 +245,8 @@ class VideoAugment:
             if audio is not None:
                 rows = audio_index(index)
                 audio = audio[rows[rows < audio.shape[0]]]
+        if c.cutout > 0 and rng.random() < c.cutout:
+            video = cutout(video, c.cutout_size, rng)
         if c.time_masks > 0:
             video = time_mask(video, c.time_masks, c.time_mask_frames, rng)
         if audio is not None and (c.audio_time_masks > 0 or c.audio_freq_masks > 0):

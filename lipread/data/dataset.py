@@ -135,16 +135,6 @@ class PreparedDataset(torch.utils.data.Dataset):
             wave = self.mixer.random(wave, self.noise, rng, info.id)
         return compute_features(wave, self.audio_features, n_video_frames=frames)
 
-    @property
-    def audio_dim(self) -> int | None:
-        """F of the audio features this dataset returns (None: no audio)."""
-        if not self.use_audio:
-            return None
-        if self.audio_features is not None:
-            return self.audio_features.dim
-        shape = self.clips[0].audio_shape
-        return None if shape is None else int(shape[1])
-
     def split_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for c in self.reader.clips:

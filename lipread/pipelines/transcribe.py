@@ -86,6 +86,8 @@ def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOp
         raise UsageError(f"--ctc-weight must be in [0, 1), not {opts['ctc_weight']}", fix="Use e.g. --ctc-weight 0.3.")
     if given.get("grammar") and given.get("lm"):
         raise UsageError("--grammar and --lm both choose the LM", fix="Give one of them.")
+    if opts.get("grammar") == "grid" and "lm" not in given:
+        opts["lm"] = None  # the grammar is the LM (CTC beam), so the stored one is not reported as used
     if int(opts.get("beam_size", 1)) < 1:
         raise UsageError(f"beam size must be at least 1, not {opts['beam_size']}", fix="Use --beam-size 1 or more.")
     if opts.get("decoder", "greedy") == "greedy":

@@ -1,7 +1,7 @@
 """Export a trained WLAS checkpoint into the zoo and measure it: modality x noise condition -> WER/CER.
 
     python pipelines/grid/export_wlas.py ~/runs/grid-wlas/best models/wlas-grid-s1 --cache CACHE \
-        --results pipelines/grid/results/wlas.json --card pipelines/grid/wlas_card.md
+        --results pipelines/grid/results/wlas.json --card pipelines/grid/wlas_card.md [--ctc-weight 0.1]
 
 Writes ``model.safetensors`` (fp16), ``config.json`` (model, vocabulary, crop and audio-feature settings,
 the attention beam decoder) and ``vocabulary.json``. With ``--cache`` (a cache prepared with ``--audio``)
@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("out", nargs="?", help="the zoo folder to write, e.g. models/wlas-grid-s1")
     ap.add_argument("--beam-size", type=int, default=8)
     ap.add_argument("--length-norm", type=float, default=0.0)
+    ap.add_argument("--ctc-weight", type=float, default=0.0,
+                    help="stored joint CTC/attention weight of the beam (chosen on validation clips)")
     ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
     ap.add_argument("--cache", default=None, help="a prepared cache (with --audio) to evaluate the exported model on")
     ap.add_argument("--split", default="val")
@@ -61,6 +63,8 @@ def main() -> None:
     out = Path(a.out)
     keep = {k: config[k] for k in ("tokenizer", "preprocess", "step", "metrics", "train") if k in config}
     keep["decoder"] = {"name": "beam", "beam_size": a.beam_size, "length_norm": a.length_norm}
+    if a.ctc_weight:
+        keep["decoder"]["ctc_weight"] = a.ctc_weight
     keep["source_checkpoint"] = str(a.checkpoint)
     card = Path(a.card).read_text() if a.card else None
     save_model(out, model, keep, dtype=torch.float16)

@@ -420,3 +420,23 @@ def test_verbosity_switches_may_follow_the_command(capsys):
     assert logging.getLogger("lipread").level == logging.DEBUG
     main(["models", "lipnet_tiny"])
     capsys.readouterr()
+
+
+# ---- decoder settings that do not fit the model or each other ------------------------------------------
+@pytest.mark.skipif(not HAS_ZOO, reason="the zoo model is not bundled in this install")
+@pytest.mark.parametrize("flags, needles", [
+    (["--ctc-weight", "0.3"], ["--ctc-weight", "attention models"]),
+    (["--length-norm", "1"], ["--length-norm", "attention models"]),
+    (["--decoder", "greedy", "--grammar", "grid"], ["--grammar", "only to the beam decoder"]),
+    (["--grammar", "grid", "--lm", "grid"], ["--grammar and --lm"]),
+])
+def test_decoder_settings_a_ctc_model_cannot_take(capsys, tmp_path, flags, needles):
+    code, _, err = run(capsys, "transcribe", tmp_path / "clip.mp4", "-o", tmp_path, *flags)
+    assert code == 2
+    one_line_error(err, *needles)
+
+
+def test_ctc_weight_must_be_below_one(capsys, tmp_path):
+    code, _, err = run(capsys, "evaluate", DEFAULT_MODEL, tmp_path, "--ctc-weight", "1")
+    assert code == 2
+    assert "--ctc-weight" in err and "Traceback" not in err

@@ -14,6 +14,7 @@ from lipread.data.augment import (
     VideoAugment,
     audio_index,
     crop,
+    cutout,
     drop_dup_index,
     shift,
     time_mask,
@@ -122,6 +123,25 @@ def test_crop_shift_flip_and_masks():
     assert masked.shape == (30, 2, 2, 1)
     flipped, _ = VideoAugment(AugmentConfig(flip=1.0))(clip, np.random.default_rng(0))
     np.testing.assert_array_equal(flipped, clip[:, :, ::-1])
+
+
+def test_cutout_is_one_rectangle_on_every_frame():
+    clip = np.random.default_rng(1).integers(0, 255, (5, 50, 100, 3), dtype=np.uint8)
+    for seed in range(20):
+        out = cutout(clip, 0.4, np.random.default_rng(seed))
+        changed = (out != clip).any(axis=(0, 3))  # (H, W) pixels changed on some frame
+        ys, xs = np.nonzero(changed)
+        h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+        assert 10 - 1 <= h <= 20 and 20 - 1 <= w <= 40  # [size / 2, size] of 50 x 100
+        box = out[:, ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        assert (box == box[0, 0, 0]).all()  # one colour, the same on every frame
+        untouched = ~np.zeros_like(changed)
+        untouched[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = False
+        np.testing.assert_array_equal(out[:, untouched], clip[:, untouched])
+    never, _ = VideoAugment(AugmentConfig(cutout=0.0))(clip, np.random.default_rng(0))
+    np.testing.assert_array_equal(never, clip)
+    always, _ = VideoAugment(AugmentConfig(cutout=1.0))(clip, np.random.default_rng(0))
+    assert (always != clip).any()
 
 
 def test_frame_drop_dup_rate_and_audio_follow():

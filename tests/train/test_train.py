@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -179,3 +180,21 @@ def test_align_head_training_lowers_both_losses_and_needs_the_head(grid_cache, t
     with pytest.raises(ConfigError, match="align head"):
         Trainer(load_train_config(str(RECIPE), [f"data.cache={grid_cache}", f"out_dir={tmp_path / 'n'}", *TINY,
                                                 "align_weight=0.5"]))
+
+
+def test_channels_last_training_runs_and_saves_ordinary_weights(grid_cache, tmp_path):
+    from lipread.train.loop import Trainer
+
+    out = tmp_path / "cl"
+    cfg = load_train_config(str(RECIPE), [f"data.cache={grid_cache}", f"out_dir={out}", *TINY, "max_steps=3",
+                                          "val_every=1000", "ckpt_every=3", "channels_last=true"])
+    trainer = Trainer(cfg)
+    conv = next(p for p in trainer.model.parameters() if p.ndim == 5)
+    assert conv.is_contiguous(memory_format=torch.channels_last_3d) and not conv.is_contiguous()
+    trainer.fit()
+    loss = losses(out)
+    assert sorted(loss) == [1, 2, 3] and all(math.isfinite(v) for v in loss.values())
+    model, _ = load_model(out / "checkpoints" / "step_0000003")
+    saved = dict(model.named_parameters())
+    for name, p in trainer.model.named_parameters():
+        assert torch.equal(saved[name], p.detach()), name
