@@ -7,7 +7,8 @@ TensorBoard file, summed, so a resumed run counts only the time it ran).
 
     python pipelines/grid/ablation.py --cache CACHE --runs ~/runs --out pipelines/grid/results/ablation.json
 
-Rows whose model or run folder is missing are reported as such, not dropped. ``--only NAME`` reruns some
+It also counts each beam result's wrong words per GRID slot (command, colour, preposition, letter, digit,
+adverb). Rows whose model or run folder is missing are reported as such, not dropped. ``--only NAME`` reruns some
 rows and keeps the others from ``--out``.
 """
 
@@ -19,6 +20,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,17 +113,37 @@ def wall_minutes(tb: Path) -> float | None:
     return round(total / 60, 1) if files else None
 
 
+SLOTS = ("command", "colour", "preposition", "letter", "digit", "adverb")
+
+
+def slot_errors(utterances: Path) -> dict[str, int]:
+    """Wrong words per GRID slot, from evaluate's utterances.jsonl; a hypothesis of another length than
+    its reference counts once under ``length``."""
+    counts = dict.fromkeys((*SLOTS, "length"), 0)
+    for line in utterances.read_text().splitlines():
+        row = json.loads(line)
+        ref, hyp = row["reference"].split(), row["hypothesis"].split()
+        if len(ref) != len(hyp) or len(ref) != len(SLOTS):
+            counts["length"] += 1
+            continue
+        for slot, r, h in zip(SLOTS, ref, hyp):
+            counts[slot] += r != h
+    return counts
+
+
 def evaluate(model: str, cache: str, flags: list[str], out: Path) -> dict:
-    cmd = [sys.executable, "-m", "lipread", "evaluate", model, cache, "--split", "val", *flags, "--json", str(out)]
+    details = out.with_suffix("")
+    cmd = [sys.executable, "-m", "lipread", "evaluate", model, cache, "--split", "val", *flags, "--json", str(out),
+           "-o", str(details)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    shown = "lipread evaluate " + " ".join(shlex.quote(c) for c in cmd[4:])
+    shown = "lipread evaluate " + " ".join(shlex.quote(c) for c in [model, cache, "--split", "val", *flags])
     if proc.returncode != 0:
         return {"command": shown, "error": proc.stderr.strip().splitlines()[-1:]}
     d = json.loads(out.read_text())
     return {"command": shown, "wer": d["wer"], "cer": d["cer"], "words": d["words"], "seconds": round(seconds, 1),
-            "decoder": d.get("decoder")}
+            "decoder": d.get("decoder"), "slot_errors": slot_errors(details / "utterances.jsonl")}
 
 
 def pct(cell: dict | None) -> str:
@@ -147,6 +169,17 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def slot_table(rows: list[dict]) -> str:
+    """Wrong words per slot of each row's beam result (90 clips: 90 words a slot)."""
+    lines = ["| lever | " + " | ".join(SLOTS) + " | wrong length |", "|---|" + "---:|" * (len(SLOTS) + 1)]
+    for r in rows:
+        cell = r.get("beam") or {}
+        if "slot_errors" in cell:
+            e = cell["slot_errors"]
+            lines.append(f"| {r['name']} | " + " | ".join(str(e[k]) for k in (*SLOTS, "length")) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", required=True, help="the GRID cache (prepared with --audio: WLAS reads its sound)")
@@ -157,8 +190,7 @@ def main() -> None:
     runs = Path(a.runs).expanduser()
     out = Path(a.out)
     kept = {r["name"]: r for r in json.loads(out.read_text())["rows"]} if a.only and out.is_file() else {}
-    scratch = out.parent / ".ablation"
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="lipread-ablation-"))  # evaluate's reports; the numbers go to --out
     rows = []
     for name, what, model, run, greedy, beam in LEVERS:
         if a.only is not None and name not in a.only and name in kept:
@@ -185,6 +217,8 @@ def main() -> None:
     result = {"cache": a.cache, "split": "val", "machine": machine_info(), "rows": rows}
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(rows))
+    print()
+    print(slot_table(rows))
 
 
 if __name__ == "__main__":
