@@ -118,9 +118,11 @@ class PreparedDataset(torch.utils.data.Dataset):
         self.mixer = NoiseMixer(self._babble_sources, talkers=talkers)
 
     def _babble_sources(self, rng: np.random.Generator, clip_id: str) -> list[np.ndarray]:
-        """Sound of up to 12 other clips of this split (never ``clip_id`` itself)."""
-        others = [i for i in rng.choice(len(self.clips), size=min(len(self.clips), 13), replace=False)
-                  if self.clips[int(i)].id != clip_id][:12]
+        """Sound of as many other clips of this split as babble has talkers (never ``clip_id`` itself): only
+        those are read from the cache."""
+        n = self.mixer.talkers
+        others = [i for i in rng.choice(len(self.clips), size=min(len(self.clips), n + 1), replace=False)
+                  if self.clips[int(i)].id != clip_id][:n]
         return [self.reader.wave(self.clips[int(i)]) for i in others]
 
     def _audio_from_wave(self, info: ClipInfo, frames: int, rng: np.random.Generator) -> np.ndarray:
