@@ -57,6 +57,14 @@ def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path, capsys):
     assert result["wer"] == pytest.approx(recorded["wer"], abs=1e-9)
     assert result["cer"] == pytest.approx(recorded["cer"], abs=1e-9)
     assert result["word_times"] == recorded["word_times"]
+    # lips only, the issue-16 lip reader: as recorded in the results table export_wlas.py wrote
+    rows = json.loads((REPO / "pipelines" / "grid" / "results" / "wlas.json").read_text())["rows"]
+    (lips,) = [r for r in rows if r["modality"] == "video" and r["decoder"] == "beam" and r["noise"] is None]
+    out = tmp_path / "video.json"
+    assert main(["evaluate", NAME, str(cache), "--modality", "video", "--decoder", "beam", "--json", str(out)]) == 0
+    video = json.loads(out.read_text())
+    assert video["wer"] == pytest.approx(lips["wer"], abs=1e-9) and video["cer"] == pytest.approx(lips["cer"], abs=1e-9)
+    assert video["wer"] <= 0.0870371  # 8.70%: the best lip reader found (pipelines/grid/RESULTS.md)
     # the card and RESULTS.md quote the same figure
     shown = f"{100 * recorded['wer']:.2f}%"
     for doc in (ZOO / "README.md", REPO / "pipelines" / "grid" / "RESULTS.md"):
