@@ -207,12 +207,17 @@ def write_grammar_arpa(path: str | os.PathLike) -> Path:
     return path
 
 
+def _grid_cache_dir() -> Path:
+    """Where GRID LM files are built when this is not a checkout (the user cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lipread" / "grid"
+
+
 def grid_grammar_file() -> Path:
     """The exact GRID grammar LM (:func:`write_grammar_arpa`), shipped or built into the user cache."""
     path = GRID_LM_DIR / GRID_GRAMMAR_LM
     if path.is_file():
         return path
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lipread" / "grid" / GRID_GRAMMAR_LM
+    cache = _grid_cache_dir() / GRID_GRAMMAR_LM
     return cache if cache.is_file() else write_grammar_arpa(cache)
 
 
@@ -221,7 +226,7 @@ def grid_lm_files() -> tuple[Path, Path]:
     arpa, lexicon = GRID_LM_DIR / GRID_LM, GRID_LM_DIR / GRID_LEXICON
     if arpa.is_file() and lexicon.is_file():
         return arpa, lexicon
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lipread" / "grid"
+    cache = _grid_cache_dir()
     arpa, lexicon = cache / GRID_LM, cache / GRID_LEXICON
     if not (arpa.is_file() and lexicon.is_file()):
         build_grid_lm(cache)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-import math
-
 import pytest
 import torch
 
 from lipread.decoding.attention import CTCPrefixScorer, GridGrammar, beam_search
 from lipread.decoding.greedy import separator_id
+from lipread.decoding.reference import brute_force, logadd
 from lipread.models import create_model
 from lipread.text import Tokenizer
 from lipread.text.grid import is_grid_sentence
@@ -17,28 +15,13 @@ from lipread.text.grid import is_grid_sentence
 TOK = Tokenizer.from_name("grid")
 
 
-def collapse(path, blank=0):
-    out, prev = [], None
-    for s in path:
-        if s != prev and s != blank:
-            out.append(s)
-        prev = s
-    return tuple(out)
-
-
 def brute_prefix(log_probs, prefix):
-    """Sum of the probabilities of every path whose collapsed labels begin with ``prefix`` (and are exactly it)."""
-    t, c = log_probs.shape
-    p = log_probs.exp()
-    starts = exact = 0.0
-    for path in itertools.product(range(c), repeat=t):
-        labels = collapse(path)
-        prob = math.prod(float(p[i, s]) for i, s in enumerate(path))
-        if labels[: len(prefix)] == tuple(prefix):
-            starts += prob
-            if labels == tuple(prefix):
-                exact += prob
-    return math.log(starts) if starts else float("-inf"), math.log(exact) if exact else float("-inf")
+    """(log-prob that the labelling begins with ``prefix``, log-prob that it is ``prefix``), summed over
+    every path (:func:`lipread.decoding.reference.brute_force`)."""
+    labellings = brute_force(log_probs)
+    starts = [total for labels, (total, _) in labellings.items() if labels[: len(prefix)] == tuple(prefix)]
+    exact = labellings.get(tuple(prefix), (float("-inf"), None))[0]
+    return (logadd(*starts) if starts else float("-inf")), exact
 
 
 @pytest.mark.parametrize("prefix", [(), (1,), (2,), (1, 1), (1, 2), (2, 1, 2)])
