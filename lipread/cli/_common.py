@@ -46,7 +46,8 @@ def decoder_options(decoder_help: str = "Decoder. [default: the one stored with 
                      help="Score added per word, a bonus against deletions (beam decoder). "
                           "[default: the model's, else 0]"),
         click.option("--flip-average/--no-flip-average", default=None,
-                     help="Average the model's posteriors on each clip and its mirror image. [default: the model's]"),
+                     help="Average the model's posteriors (attention models: the lip encoder's states) on each clip "
+                          "and its mirror image. [default: the model's]"),
         click.option("--length-norm", type=click.FloatRange(min=0.0), default=None,
                      help="Attention models' beam search: rank hypotheses by log-prob / length ** this. "
                           "[default: the model's, else 0]"),

@@ -213,8 +213,14 @@ class WLAS(nn.Module):
         return self
 
     # -- encoders ----------------------------------------------------------------------------------
-    def encode_video(self, video: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, T, H, W) -> states (B, T', Dv), lengths (B,)."""
+    def encode_video(self, video: torch.Tensor, lengths: torch.Tensor,
+                     flip_average: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, T, H, W) -> states (B, T', Dv), lengths (B,). ``flip_average``: the mean of the states of
+        the clips and of their mirror images (test-time augmentation; the recipes train with random flips)."""
+        if flip_average:
+            a, lens = self.encode_video(video, lengths)
+            b, _ = self.encode_video(video.flip(-1), lengths)
+            return (a + b) / 2, lens
         grad = torch.is_grad_enabled() and not self.config.freeze_watch
         with torch.set_grad_enabled(grad):
             feats = self.watch.forward_features(video, lengths)
@@ -225,8 +231,9 @@ class WLAS(nn.Module):
     def encode(self, video: torch.Tensor | None = None, video_lengths: torch.Tensor | None = None,
                audio: torch.Tensor | None = None, audio_lengths: torch.Tensor | None = None,
                modality: str = "av", use_video: torch.Tensor | None = None,
-               use_audio: torch.Tensor | None = None) -> tuple[Encoded, dict[str, Any]]:
-        """Run the encoders a modality needs -> (:class:`Encoded`, extras with the raw states and lengths)."""
+               use_audio: torch.Tensor | None = None, flip_average: bool = False) -> tuple[Encoded, dict[str, Any]]:
+        """Run the encoders a modality needs -> (:class:`Encoded`, extras with the raw states and lengths).
+        ``flip_average``: see :meth:`encode_video`."""
         if modality not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, not {modality!r}")
         want_v, want_a = modality in ("av", "video"), modality in ("av", "audio")
@@ -242,7 +249,7 @@ class WLAS(nn.Module):
         if want_v:
             if video_lengths is None:
                 video_lengths = torch.full((b,), video.shape[2], dtype=torch.int64)
-            v, vl = self.encode_video(video, video_lengths)
+            v, vl = self.encode_video(video, video_lengths, flip_average)
             vk, vm = self.att_video.key(v), _mask(vl.to(device), v.shape[1])
             extras.update(video_states=v, video_lengths=vl)
             lens = torch.maximum(lens, vl)

@@ -125,7 +125,8 @@ def decode_attention(model: torch.nn.Module, options, tokenizer, video: torch.Te
     from lipread.decoding.attention import GridGrammar, beam_search, greedy_search
     from lipread.decoding.greedy import offsets
 
-    enc, extras = model.encode(video, video_lengths, audio, audio_lengths, modality)
+    enc, extras = model.encode(video, video_lengths, audio, audio_lengths, modality,
+                               flip_average=bool(getattr(options, "flip_average", False)))
     sos, eos = tokenizer.sos_id, tokenizer.eos_id
     if options.decoder == "greedy":
         results = [[r] for r in greedy_search(model, enc, sos, eos)]

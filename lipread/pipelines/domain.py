@@ -81,11 +81,20 @@ def direction_scores(model, tokenizer, mouths: Sequence[np.ndarray], forward_log
              greedy_confidence(back_lp[i], int(back_lens[i]), tokenizer)) for i in range(len(mouths))]
 
 
+def lip_ctc_model(model):
+    """The CTC model whose greedy readings the direction check compares: a CTC model itself, or an
+    attention model's lip encoder (WLAS's Watch: a LipNet with its own CTC head)."""
+    watch = getattr(model, "watch", None)
+    return watch if watch is not None else model
+
+
 def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: float | None,
-                    direction: tuple[float, float] | None = None, seconds: float | None = None) -> list[str]:
+                    direction: tuple[float, float] | None = None, seconds: float | None = None,
+                    modality: str | None = None) -> list[str]:
     """Warning lines for one file: ``stats`` from :func:`mouth_stats` (the median over its windows),
     its utterance ``confidence``, its ``direction`` scores (forward, backward) and, for a file read in
-    one window, its length in ``seconds``. No domain section: no warnings."""
+    one window, its length in ``seconds``. ``modality``: what an audio-visual model read (its confidence
+    floor is the one calibrated for that modality, when the domain has one). No domain section: no warnings."""
     if not domain:
         return []
     out = []
@@ -101,7 +110,7 @@ def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: fl
                 out.append(f"{text}: {key} {value:.2f}, training clips {rng[0]:.2f}-{rng[1]:.2f}")
             elif value > rng[1]:
                 out.append(f"{high_text}: {key} {value:.2f}, training clips {rng[0]:.2f}-{rng[1]:.2f}")
-    floor = domain.get("confidence_floor")
+    floor = (domain.get("confidence_floors") or {}).get(modality, domain.get("confidence_floor"))
     if floor is not None and confidence is not None and confidence < floor:
         out.append(f"low confidence {confidence:.2f} (held-out clips of the training domain score at least "
                    f"{floor:.2f}): the text is likely wrong")
@@ -115,46 +124,79 @@ def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: fl
     return out
 
 
-def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "", flip_average: bool = False
-                     ) -> dict:
+def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "", flip_average: bool = False,
+                     confidences: dict[str, list[float]] | None = None,
+                     splits: tuple[str | None, str | None] = ("train", "val")) -> dict:
     """The ``domain`` section of a checkpoint, from the ``train`` and ``val`` splits of ``cache``.
 
     Ranges of motion and brightness from the training clips (:func:`widened_range`); the confidence
     floor is the validation clips' lowest utterance confidence less 0.05 and the direction margin
     their largest backward-minus-forward score plus 0.05, so no validation clip warns.
+
+    A CTC model's confidences come from ``decoder`` on its outputs. An attention model (``decoder`` None)
+    is read by its caller: ``confidences`` maps each modality to the validation clips' utterance
+    confidences (:func:`attention_confidences`); ``confidence_floor`` is then the lips-only floor (the
+    lowest) and ``confidence_floors`` holds one per modality. The direction check reads the lips with
+    :func:`lip_ctc_model` either way. ``splits``: the (training, validation) splits (None: every clip).
     """
     import torch
 
     from lipread.data import PreparedDataset, collate
     from lipread.pipelines.decode import decode_outputs, run_model
 
-    train = PreparedDataset(cache, split="train", tokenizer=tokenizer, audio=False)
+    attention = decoder is None
+    if attention and not confidences:
+        raise ValueError("an attention model's domain needs the validation confidences of each modality")
+    train = PreparedDataset(cache, split=splits[0], tokenizer=tokenizer, audio=False)
     stats = [mouth_stats(train.reader.mouth(c)) for c in train.clips]
-    val = PreparedDataset(cache, split="val", tokenizer=tokenizer, audio=False)
-    device = next(model.parameters()).device
-    confidences, gaps = [], []
+    val = PreparedDataset(cache, split=splits[1], tokenizer=tokenizer, audio=False)
+    reader = lip_ctc_model(model)
+    device = next(reader.parameters()).device
+    own, gaps = [], []
     for start in range(0, len(val), 8):
         samples = [val[i] for i in range(start, min(len(val), start + 8))]
         batch = collate(samples)
         with torch.no_grad():
-            outputs = run_model(model, batch.video.to(device), batch.video_lengths.to(device), flip_average)
-        for nbest in decode_outputs(outputs, decoder, tokenizer):
-            confidences.append(nbest[0].confidence or 0.0)
-        scores = direction_scores(model, tokenizer, [s.video for s in samples], outputs[0], outputs[1],
+            outputs = run_model(reader, batch.video.to(device), batch.video_lengths.to(device), flip_average)
+        if not attention:
+            for nbest in decode_outputs(outputs, decoder, tokenizer):
+                own.append(nbest[0].confidence or 0.0)
+        scores = direction_scores(reader, tokenizer, [s.video for s in samples], outputs[0], outputs[1],
                                   flip_average)
         gaps += [b - f for f, b in scores]
+    floors = {m: round(max(0.0, min(c) - 0.05), 4) for m, c in (confidences or {}).items()}
+    lowest = min(own) if own else min(min(c) for c in confidences.values())
     fps = train.clips[0].fps or 25.0
-    return {
+    domain = {
         "description": description,
         "motion": widened_range([s["motion"] for s in stats]),
         "brightness": widened_range([s["brightness"] for s in stats]),
-        "confidence_floor": round(max(0.0, min(confidences) - 0.05), 4),
+        "confidence_floor": round(max(0.0, lowest - 0.05), 4),
         "direction_margin": round(max(gaps) + 0.05, 4),
         "min_seconds": round(min(train.lengths) / fps, 3),
         "calibration": {"train_clips": len(train), "val_clips": len(val),
-                        "val_confidence_min": round(min(confidences), 4),
+                        "val_confidence_min": round(lowest, 4),
                         "val_direction_gap_max": round(max(gaps), 4)},
     }
+    if attention:
+        domain["confidence_floors"] = floors
+        domain["calibration"]["val_confidence_min_by_modality"] = {m: round(min(c), 4) for m, c in confidences.items()}
+    return domain
 
 
-__all__ = ["calibrate_domain", "direction_scores", "domain_warnings", "mouth_stats"]
+def attention_confidences(checkpoint: str, cache: str, options, modalities=("video", "av", "audio"),
+                          batch_size: int = 8, split: str = "val") -> dict[str, list[float]]:
+    """Utterance confidences of the validation clips of ``cache`` read by the attention model at
+    ``checkpoint`` (folder or zoo name) with ``options`` (its stored decoder), per modality (the same
+    decoding as ``lipread evaluate``; av and audio need a cache prepared with ``--audio``)."""
+    from lipread.pipelines.evaluate import evaluate
+
+    out = {}
+    for modality in modalities:
+        result = evaluate(checkpoint, cache, split=split, options=options, batch_size=batch_size, modality=modality)
+        out[modality] = [h.confidence or 0.0 for h in result.best.values()]
+    return out
+
+
+__all__ = ["attention_confidences", "calibrate_domain", "direction_scores", "domain_warnings", "lip_ctc_model",
+           "mouth_stats"]

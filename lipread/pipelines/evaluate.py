@@ -274,15 +274,14 @@ def check_modality(modality: str | None, model, model_path, noise: str | None = 
 
 
 def check_attention_options(options: DecodeOptions) -> None:
-    """The attention decoder takes no CTC-only settings (LM, lexicon, flip averaging)."""
+    """The attention decoder takes no CTC-only settings (LM, lexicon)."""
     from lipread.errors import UsageError
 
-    given = [flag for flag, on in (("--lm", options.lm), ("--lexicon", options.lexicon),
-                                   ("--flip-average", options.flip_average)) if on]
+    given = [flag for flag, on in (("--lm", options.lm), ("--lexicon", options.lexicon)) if on]
     if given:
         raise UsageError(f"{', '.join(given)} apply only to CTC models; this model decodes with attention",
                          fix="Leave them out (the attention beam search takes --beam-size, --length-norm, "
-                             "--ctc-weight and --grammar).")
+                             "--ctc-weight, --grammar and --flip-average).")
 
 
 def check_ctc_options(options: DecodeOptions) -> None:

@@ -24,7 +24,7 @@ import torch
 from lipread.errors import MediaError, NoFaceError
 from lipread.models.zoo import DEFAULT_MODEL
 from lipread.pipelines.decode import decode_outputs, run_model
-from lipread.pipelines.domain import direction_scores, domain_warnings, mouth_stats
+from lipread.pipelines.domain import direction_scores, domain_warnings, lip_ctc_model, mouth_stats
 from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
 from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
 from lipread.types import Segment, Transcript
@@ -276,7 +276,7 @@ class Transcriber:
         median = {k: float(np.median([s[k] for s in stats])) for k in stats[0]}
         direction = tuple(np.mean(self._directions, axis=0)) if self._directions else None
         return domain_warnings(self.domain, median, transcript.confidence, direction,
-                               transcript.duration if single else None)
+                               transcript.duration if single else None, modality=transcript.modality)
 
     @torch.no_grad()
     def _run(self, items: list[tuple[Window, np.ndarray, np.ndarray | None]], modality: str = "video") -> list[Segment]:
@@ -293,7 +293,12 @@ class Transcriber:
             decoded = decode_attention(self.loaded.model, self.options, self.loaded.tokenizer, batch.video,
                                        batch.video_lengths, batch.audio, batch.audio_lengths, modality,
                                        time_offset=[win.start for win, *_ in items])
-            self.times.add("model+decoder", t0)
+            t0 = self.times.add("model+decoder", t0)
+            if self.domain and self.domain.get("direction_margin") is not None:
+                self._directions += direction_scores(lip_ctc_model(self.loaded.model), self.loaded.tokenizer,
+                                                     [mouth for _, mouth, _ in items],
+                                                     flip_average=self.options.flip_average)
+                self.times.add("domain", t0)
             return self._segments(items, decoded)
         outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
         t0 = self.times.add("model", t0)

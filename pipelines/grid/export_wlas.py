@@ -12,7 +12,10 @@ it then evaluates the exported model itself on ``--split``:
   reads no sound, so one clean number stands for every condition);
 
 and writes them as one JSON table (``--results``), recording the ``av`` clean beam result in the model's
-``config.json`` under ``evaluation`` (tests/zoo checks that ``lipread evaluate`` reproduces it). Every
+``config.json`` under ``evaluation`` (tests/zoo checks that ``lipread evaluate`` reproduces it). It also
+calibrates the out-of-domain checks on the cache's train and val splits into ``domain``
+(``lipread.pipelines.domain.calibrate_domain``: a confidence floor per modality; the direction check reads
+the lips with the Watch encoder's CTC head). Every
 number is a ``lipread evaluate`` command; the table lists them.
 """
 
@@ -46,6 +49,8 @@ def main() -> None:
     ap.add_argument("--length-norm", type=float, default=0.0)
     ap.add_argument("--ctc-weight", type=float, default=0.0,
                     help="stored joint CTC/attention weight of the beam (chosen on validation clips)")
+    ap.add_argument("--flip-average", action="store_true",
+                    help="store test-time flip averaging (the lip encoder's states of the clip and its mirror image)")
     ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
     ap.add_argument("--cache", default=None, help="a prepared cache (with --audio) to evaluate the exported model on")
     ap.add_argument("--split", default="val")
@@ -65,12 +70,16 @@ def main() -> None:
     keep["decoder"] = {"name": "beam", "beam_size": a.beam_size, "length_norm": a.length_norm}
     if a.ctc_weight:
         keep["decoder"]["ctc_weight"] = a.ctc_weight
+    if a.flip_average:
+        keep["decoder"]["flip_average"] = True
     keep["source_checkpoint"] = str(a.checkpoint)
     card = Path(a.card).read_text() if a.card else None
     save_model(out, model, keep, dtype=torch.float16)
     (out / "vocabulary.json").write_text(json.dumps(config["tokenizer"], indent=2))
     size = (out / "model.safetensors").stat().st_size
     print(f"exported {a.checkpoint} -> {out} ({size / 2**20:.1f} MB fp16)")
+    if a.cache:
+        record_domain(out, a.cache)
     rows = evaluate_table(out, a) if a.cache else None
     if card:
         if rows and TABLE_MARK in card:
@@ -79,6 +88,25 @@ def main() -> None:
 
 
 TABLE_MARK = "<!-- TABLE -->"
+
+
+def record_domain(out: Path, cache: str) -> None:
+    """Calibrate the out-of-domain checks of the exported model on the cache (its stored decoder, each
+    modality); store them in config.json (``lipread.pipelines.domain.calibrate_domain``)."""
+    from lipread.pipelines.domain import attention_confidences, calibrate_domain
+    from lipread.pipelines.transcribe import load_model as load_zoo_model
+
+    loaded = load_zoo_model(str(out))
+    options = loaded.decode_options()
+    confidences = attention_confidences(str(out), cache, options)
+    domain = calibrate_domain(loaded.model, loaded.tokenizer, None, cache, flip_average=options.flip_average,
+                              confidences=confidences,
+                              description="GRID grammar (command colour preposition letter digit adverb), "
+                                          "GRID speaker 1, frontal 360x288 video, clips of about 3 s")
+    config = json.loads((out / "config.json").read_text())
+    config["domain"] = domain
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print(f"domain: {json.dumps(domain)}")
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -161,3 +161,28 @@ def test_bad_configs():
     video, vl, audio, al, *_ = inputs()
     with pytest.raises(ValueError, match="39 audio features"):
         model.encode(video, vl, audio[..., :13], al, "av")
+
+
+def test_flip_average_encodes_the_mean_of_the_clip_and_its_mirror():
+    model = tiny().eval()
+    video, vl, audio, al, *_ = inputs(seed=2)
+    with torch.no_grad():
+        a, la = model.encode_video(video, vl)
+        b, _ = model.encode_video(video.flip(-1), vl)
+        m, lm = model.encode_video(video, vl, flip_average=True)
+        enc, extras = model.encode(video, vl, audio, al, "av", flip_average=True)
+    assert not torch.allclose(a, b)  # a mirrored clip is read differently, so the mean is a real change
+    assert torch.allclose(m, (a + b) / 2, atol=1e-6) and lm.tolist() == la.tolist()
+    assert torch.allclose(extras["video_states"], m, atol=1e-6)
+    # the attention decoder reads the averaged states
+    from types import SimpleNamespace
+
+    from lipread.pipelines.decode import decode_attention
+
+    opts = dict(decoder="beam", beam_size=2, length_norm=0.0, ctc_weight=0.0, grammar=None)
+    with torch.no_grad():
+        plain = decode_attention(model, SimpleNamespace(**opts, flip_average=False), TOK, video, vl, audio, al, "av")
+        flipped = decode_attention(model, SimpleNamespace(**opts, flip_average=True), TOK, video, vl, audio, al, "av")
+        expected = beam_search(model, enc, TOK.sos_id, TOK.eos_id, beam=2)
+    assert [h[0].text for h in flipped] == [TOK.decode(r[0].tokens) for r in expected]
+    assert [h[0].score for h in flipped] != [h[0].score for h in plain]

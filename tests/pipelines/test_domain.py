@@ -38,3 +38,11 @@ def test_mouth_stats_and_ranges():
     assert mouth_stats(moving)["motion"] == 10.0
     lo, hi = widened_range(list(range(101)))
     assert lo < 0.5 and hi > 99.5 and np.isclose(hi - lo, 2 * 99.0)
+
+
+def test_each_modality_has_its_own_confidence_floor():
+    domain = {**DOMAIN, "confidence_floor": 0.5, "confidence_floors": {"video": 0.5, "av": 0.75, "audio": 0.7}}
+    assert domain_warnings(domain, NORMAL, 0.6, modality="video") == []
+    low = domain_warnings(domain, NORMAL, 0.6, modality="av")
+    assert len(low) == 1 and "low confidence 0.60" in low[0] and "0.75" in low[0]
+    assert domain_warnings(domain, NORMAL, 0.6) == []  # no modality: the (lowest) lips-only floor

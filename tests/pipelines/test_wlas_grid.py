@@ -206,3 +206,41 @@ def test_a_lip_reader_learns_from_the_wlas_sound_as_teacher(overfit, av_cache, t
     # features unlike the teacher's: one clear error before any step
     assert main(["train", str(recipe), "-o", str(tmp_path / "run2"), "data.audio_features={}"]) == 1
     assert "the teacher reads audio features" in capsys.readouterr().err
+
+
+def test_an_attention_model_calibrates_and_gives_out_of_domain_warnings(overfit, av_cache, grid_clips, tmp_path):
+    import shutil
+
+    from lipread.data.perturb import still
+    from lipread.pipelines.domain import attention_confidences, calibrate_domain, lip_ctc_model
+    from lipread.pipelines.transcribe import load_model
+
+    path, _, _ = overfit
+    loaded = load_model(str(path), "cpu")
+    assert lip_ctc_model(loaded.model) is loaded.model.watch
+    options = loaded.decode_options()
+    confidences = attention_confidences(str(path), str(av_cache), options, split="all")
+    assert set(confidences) == {"video", "av", "audio"}
+    assert all(len(c) == 5 and all(0.0 < x <= 1.0 for x in c) for c in confidences.values())
+    with pytest.raises(ValueError, match="confidences"):
+        calibrate_domain(loaded.model, loaded.tokenizer, None, str(av_cache), splits=(None, None))
+    domain = calibrate_domain(loaded.model, loaded.tokenizer, None, str(av_cache), confidences=confidences,
+                              splits=(None, None))
+    floors = domain["confidence_floors"]
+    assert floors == {m: round(max(0.0, min(c) - 0.05), 4) for m, c in confidences.items()}
+    assert domain["confidence_floor"] == min(floors.values())
+    # the direction check read each clip forwards and backwards with the Watch's CTC head
+    assert domain["calibration"]["val_clips"] == 5
+    assert domain["direction_margin"] == round(domain["calibration"]["val_direction_gap_max"] + 0.05, 4)
+    # stored with the model, it makes transcribe warn on a still frame and stay quiet on a real clip
+    model = tmp_path / "model"
+    shutil.copytree(path, model)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "domain": domain}))
+    frozen = still(grid_clips[0], tmp_path / "frozen.mp4")
+    out = tmp_path / "out"
+    assert main(["transcribe", str(grid_clips[0]), frozen, "-m", str(model), "-o", str(out), "-f", "json"]) == 0
+    real = json.loads((out / f"{grid_clips[0].stem}.json").read_text())
+    assert real["modality"] == "av" and real["warnings"] == []
+    warned = json.loads((out / "frozen.json").read_text())["warnings"]
+    assert any("barely moves" in w for w in warned), warned
