@@ -24,7 +24,8 @@ FORMATS = ["txt", "srt", "vtt", "json"]
 
 @click.command("transcribe", context_settings=CONTEXT, short_help="Text and subtitles (with word times) from videos.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-m", "--model", default="lipnet-grid-s1", help="Zoo model name (see `lipread models`) or checkpoint folder.")
+@click.option("-m", "--model", default="wlas-grid-s1", show_default=True,  # = lipread.models.zoo.DEFAULT_MODEL (no torch import here)
+              help="Zoo model name (see `lipread models`) or checkpoint folder.")
 @click.option("-f", "--format", "formats", multiple=True, default=["all"], metavar="FORMAT",
               help="Output format: txt, srt, vtt, json or all; repeat it or give a comma list (-f srt,vtt).")
 @click.option("-o", "--output-dir", metavar="DIR", default=".", type=click.Path(),
@@ -37,7 +38,8 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
             length_norm, ctc_weight, grammar, word_timing, device, batch_size, modality):
     """Transcribe VIDEO files: text and subtitles with word times.
 
-    The default model reads GRID-grammar sentences of GRID speaker 1 (see models/lipnet-grid-s1).
+    The default model (models/wlas-grid-s1) reads GRID-grammar sentences of GRID speaker 1: lips and sound
+    when the video has sound, else the lips alone (--modality video: the lips only, always).
     Prints `path<TAB>text` per video on stdout (what `lipread score REF -` reads), and writes the
     formats asked for into the output folder. A file that fails is reported and the others go on (exit 1).
     """

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from lipread.errors import CheckpointError
 
-DEFAULT_MODEL = "lipnet-grid-s1"
+DEFAULT_MODEL = "wlas-grid-s1"
+"""What `lipread transcribe` and `lipread.transcribe` read with when no model is named: the best GRID
+speaker-1 reader (lips and sound when the file has sound, else the lips alone). ``lipnet-grid-s1``, the
+previous default, still resolves."""
 
 PACKAGE_DIR = Path(__file__).resolve().parent / "bundled"
 """Where a built wheel carries the zoo (absent in a checkout, whose ``models/`` is the one copy)."""

@@ -41,26 +41,26 @@ LEVERS = [
     ("lipnet-distill", "LipNet taught by the sound (`lipnet_distill.yaml`: WLAS Listen CTC posteriors as per-frame "
      "soft targets, KL at T=2, weight 1), stopped at step 500 of 1500", "{runs}/grid-lipnet-distill/best",
      "grid-lipnet-distill", ["--decoder", "greedy"], LIPNET_BEAM + ["--flip-average"]),
-    ("wlas-video", "WLAS (`wlas-grid-s1`) reading the lips only: its attention speller over the frozen LipNet "
-     "encoder", "wlas-grid-s1", "grid-wlas", ["--modality", "video", "--decoder", "greedy"],
+    ("wlas-video", "the first WLAS (run `grid-wlas`, the zoo `wlas-grid-s1` until issue 16) reading the lips only: its "
+     "attention speller over the frozen LipNet encoder", "{runs}/grid-wlas/best", "grid-wlas", ["--modality", "video", "--decoder", "greedy"],
      ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0"]),
-    ("wlas-video-grammar", "the same, beam limited to GRID sentences (`--grammar grid`)", "wlas-grid-s1", None, None,
+    ("wlas-video-grammar", "the same, beam limited to GRID sentences (`--grammar grid`)", "{runs}/grid-wlas/best", None, None,
      ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0", "--grammar", "grid"]),
     ("wlas-video-ctc0.1", "the same, joint CTC/attention beam with the encoder's CTC head (`--ctc-weight 0.1`)",
-     "wlas-grid-s1", None, None, ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.1"]),
-    ("wlas-video-ctc0.3", "the same, `--ctc-weight 0.3`", "wlas-grid-s1", None, None,
+     "{runs}/grid-wlas/best", None, None, ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.1"]),
+    ("wlas-video-ctc0.3", "the same, `--ctc-weight 0.3`", "{runs}/grid-wlas/best", None, None,
      ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.3"]),
-    ("wlas-video-ctc0.5", "the same, `--ctc-weight 0.5`", "wlas-grid-s1", None, None,
+    ("wlas-video-ctc0.5", "the same, `--ctc-weight 0.5`", "{runs}/grid-wlas/best", None, None,
      ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.5"]),
-    ("wlas-av", "WLAS (`wlas-grid-s1`) reading lips + sound (for the stored decoder: not a lip reader)",
-     "wlas-grid-s1", None, ["--modality", "av", "--decoder", "greedy"], ["--modality", "av", *WLAS_BEAM, "--ctc-weight", "0"]),
-    ("wlas-av-ctc0.1", "the same, `--ctc-weight 0.1`", "wlas-grid-s1", None, None,
+    ("wlas-av", "the first WLAS reading lips + sound (for the stored decoder: not a lip reader)",
+     "{runs}/grid-wlas/best", None, ["--modality", "av", "--decoder", "greedy"], ["--modality", "av", *WLAS_BEAM, "--ctc-weight", "0"]),
+    ("wlas-av-ctc0.1", "the same, `--ctc-weight 0.1`", "{runs}/grid-wlas/best", None, None,
      ["--modality", "av", *WLAS_BEAM, "--ctc-weight", "0.1"]),
-    ("wlas-audio", "WLAS (`wlas-grid-s1`) reading the sound alone", "wlas-grid-s1", None,
+    ("wlas-audio", "the first WLAS reading the sound alone", "{runs}/grid-wlas/best", None,
      ["--modality", "audio", "--decoder", "greedy"], ["--modality", "audio", *WLAS_BEAM, "--ctc-weight", "0"]),
-    ("wlas-audio-ctc0.1", "the same, `--ctc-weight 0.1`", "wlas-grid-s1", None, None,
+    ("wlas-audio-ctc0.1", "the same, `--ctc-weight 0.1`", "{runs}/grid-wlas/best", None, None,
      ["--modality", "audio", *WLAS_BEAM, "--ctc-weight", "0.1"]),
-    ("wlas-lips-ft", "WLAS trained on from `wlas-grid-s1`, Watch frozen, half the clips lips only "
+    ("wlas-lips-ft", "WLAS trained on from the first WLAS, Watch frozen, half the clips lips only "
      "(`wlas_video.yaml`), stopped at step 500 of 1500", "{runs}/grid-wlas-video/best", "grid-wlas-video",
      ["--modality", "video", "--decoder", "greedy"], ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0"]),
     ("wlas-lips-ft-ctc0.1", "the same, `--ctc-weight 0.1`", "{runs}/grid-wlas-video/best", None, None,
@@ -76,6 +76,18 @@ LEVERS = [
     ("wlas-watch-audio", "the same model reading the sound (`--modality audio`, `--ctc-weight 0.1`)",
      "{runs}/grid-wlas-watch/best", None, ["--modality", "audio", "--decoder", "greedy"],
      ["--modality", "audio", *WLAS_BEAM, "--ctc-weight", "0.1"]),
+    ("wlas-watch-flip", "the same (lips only, `--ctc-weight 0.1`), test-time flip averaging (`--flip-average`: the "
+     "mean of the lip encoder's states on the clip and its mirror image)", "{runs}/grid-wlas-watch/best", None, None,
+     ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.1", "--flip-average"]),
+    ("wlas-watch-avg2", "the same run's last two checkpoints (750, 1000) averaged (`average.py --last 2`), lips "
+     "only, `--ctc-weight 0.1`", "{runs}/grid-wlas-watch/avg2", None, ["--modality", "video", "--decoder", "greedy"],
+     ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.1"]),
+    ("wlas-lips", "trained on from `wlas-watch` for the lips (`wlas_lips.yaml`: 3 clips in 4 lips only, LipNet's "
+     "word-level instances back at 0.3 falling to 0 by epoch 16, lr 3e-4, 1200 steps), lips only, `--ctc-weight 0.1`",
+     "{runs}/grid-wlas-lips/best", "grid-wlas-lips", ["--modality", "video", "--decoder", "greedy"],
+     ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.1"]),
+    ("wlas-lips-flip", "the same, `--flip-average`", "{runs}/grid-wlas-lips/best", None, None,
+     ["--modality", "video", *WLAS_BEAM, "--ctc-weight", "0.1", "--flip-average"]),
 ]
 
 

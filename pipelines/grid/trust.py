@@ -12,6 +12,8 @@
 
 MODEL is a zoo name or checkpoint folder; CACHE a ``lipread prepare`` cache of GRID with its val split;
 GRID_DIR the corpus folder holding ``s1/*.mp4``. Everything is decoded with the model's stored decoder.
+An audio-visual model (WLAS) reads lips and sound (``--modality``: what it reads for the word times and
+confidence; the perturbed files of the warning check have no sound, so they are read from the lips).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 
 
-def measure_decoding(model: str, cache: str) -> dict:
+def measure_decoding(model: str, cache: str, modality: str = "auto") -> dict:
     from lipread.metrics.confidence import auroc, labelled_words, reliability
     from lipread.models.checkpoint import read_config
     from lipread.models.zoo import resolve_model
@@ -33,7 +35,7 @@ def measure_decoding(model: str, cache: str) -> dict:
 
     path = resolve_model(model)
     options = DecodeOptions(**stored_decoder(read_config(path), path))
-    result = evaluate(model, cache, split="val", options=options)
+    result = evaluate(model, cache, split="val", options=options, modality=modality)
     labelled = []
     for uid, hyp in result.best.items():
         labelled += labelled_words(result.references[uid], [(w.word, w.confidence) for w in hyp.words])
@@ -41,6 +43,7 @@ def measure_decoding(model: str, cache: str) -> dict:
     scores = [c for _, c in labelled]
     return {
         "decoder": options.__dict__,
+        "modality": result.condition.get("modality", "video"),
         "clips": len(result.hypotheses),
         "wer": result.report.wer,
         "cer": result.report.cer,
@@ -97,6 +100,8 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--clips", type=int, default=20, help="validation clips for the warning check")
     ap.add_argument("--skip-warnings", action="store_true", help="only word times and confidence")
+    ap.add_argument("--modality", default="auto", choices=["auto", "av", "video", "audio"],
+                    help="what an audio-visual model reads for the word times and confidence (auto: av)")
     a = ap.parse_args()
     import sys
 
@@ -105,7 +110,7 @@ def main() -> None:
 
     t0 = time.time()
     out = {"model": a.model, "cache": a.cache, "machine": machine_info()}
-    out.update(measure_decoding(a.model, a.cache))
+    out.update(measure_decoding(a.model, a.cache, a.modality))
     if not a.skip_warnings:
         out["warnings"] = measure_warnings(a.model, a.cache, a.grid_dir, a.clips)
     out["seconds"] = round(time.time() - t0, 1)

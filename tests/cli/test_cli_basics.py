@@ -96,3 +96,11 @@ def test_score_empty_hypothesis_line(tmp_path):
     hyp.write_text("a\n")
     assert main(["score", str(ref), str(hyp), "-o", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "score.json").read_text())["wer"] == 1.0
+
+
+def test_transcribe_defaults_to_the_zoo_default_model():
+    from lipread.cli.transcribe import command
+    from lipread.models.zoo import DEFAULT_MODEL
+
+    option = next(p for p in command.params if p.name == "model")
+    assert option.default == DEFAULT_MODEL == "wlas-grid-s1"

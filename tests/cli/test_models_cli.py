@@ -35,15 +35,15 @@ def test_no_match_is_an_error(capsys):
 
 
 def test_trained_zoo_models_are_listed_with_wer_size_and_folder(capsys):
-    from lipread.models.zoo import DEFAULT_MODEL, list_zoo
+    from lipread.models.zoo import list_zoo
 
     assert main(["models", "--json"]) == 0
     trained = {t["name"]: t for t in json.loads(capsys.readouterr().out)["trained"]}
     assert sorted(trained) == list_zoo()
-    if DEFAULT_MODEL in trained:
-        t = trained[DEFAULT_MODEL]
-        assert 0 < t["wer"] < 1 and t["size_bytes"] > 1_000_000 and t["path"].endswith(DEFAULT_MODEL)
+    if "lipnet-grid-s1" in trained:
+        t = trained["lipnet-grid-s1"]
+        assert 0 < t["wer"] < 1 and t["size_bytes"] > 1_000_000 and t["path"].endswith("lipnet-grid-s1")
         assert t["architecture"] == "lipnet_small"
         assert main(["models", "lipnet*"]) == 0
         out = capsys.readouterr().out
-        assert out.startswith("trained models") and DEFAULT_MODEL in out and f"{100 * t['wer']:.2f}%" in out
+        assert out.startswith("trained models") and "lipnet-grid-s1" in out and f"{100 * t['wer']:.2f}%" in out

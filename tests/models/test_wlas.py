@@ -186,3 +186,23 @@ def test_flip_average_encodes_the_mean_of_the_clip_and_its_mirror():
         expected = beam_search(model, enc, TOK.sos_id, TOK.eos_id, beam=2)
     assert [h[0].text for h in flipped] == [TOK.decode(r[0].tokens) for r in expected]
     assert [h[0].score for h in flipped] != [h[0].score for h in plain]
+
+
+def test_checkpoint_averaging(tmp_path):
+    from lipread.models.checkpoint import average_checkpoints, load_state, read_config
+
+    a, b = tiny(), tiny()
+    with torch.no_grad():
+        for p in b.parameters():
+            p.add_(1.0)
+    pa, pb = save_model(tmp_path / "a", a), save_model(tmp_path / "b", b)
+    out = average_checkpoints([pa, pb], tmp_path / "avg")
+    mean, sa, sb = load_state(out), load_state(pa), load_state(pb)
+    name = next(k for k, v in sa.items() if v.is_floating_point() and not torch.equal(v, sb[k]))
+    assert torch.allclose(mean[name], (sa[name] + sb[name]) / 2, atol=1e-6)
+    assert read_config(out)["averaged_from"] == [str(pa), str(pb)]
+    model, _ = load_model(out)  # the mean loads as the same model
+    assert isinstance(model, type(a))
+    other = create_model("wlas_tiny", decoder_size=32)
+    with pytest.raises(CheckpointError, match="different model"):
+        average_checkpoints([pa, save_model(tmp_path / "c", other)], tmp_path / "bad")

@@ -132,19 +132,42 @@ def test_loading_refuses_what_is_not_a_lipread_model(tmp_path):
         load_model(folder)
 
 
-@pytest.mark.skipif(DEFAULT_MODEL not in list_zoo(), reason=f"zoo model {DEFAULT_MODEL} is not in models/")
-def test_transcribe_text_equals_evaluate_with_the_default_model(grid_cache, tmp_path):
+@pytest.fixture(scope="module")
+def grid_av_cache(grid_dir, tmp_path_factory) -> Path:
+    """6 real GRID clips prepared with --audio (MFCC and the sound), for models that listen too."""
+    from lipread.data import read_corpus
+    from lipread.data.prepare import prepare
+    from lipread.pipelines.frontend import FrontEndConfig
+
+    out = tmp_path_factory.mktemp("grid_av_cache")
+    entries = read_corpus("grid", grid_dir, val_fraction=0.0, seed=0)
+    summary = prepare(entries, out, FrontEndConfig(preset="lipnet", audio=True), corpus={"name": "grid"}, limit=6,
+                      progress=False)
+    assert summary.done == 6 and not summary.failures, summary.failures
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [DEFAULT_MODEL, "lipnet-grid-s1"])
+def test_transcribe_text_equals_evaluate_with_the_zoo_models(name, request):
+    """The default (WLAS: lips + sound for a file with sound) and the LipNet: one model, one number."""
     from lipread.data import PreparedDataset
     from lipread.pipelines.evaluate import evaluate
 
-    loaded = load_model(DEFAULT_MODEL)
+    if name not in list_zoo():
+        pytest.skip(f"zoo model {name} is not in models/")
+    loaded = load_model(name)
+    cache = request.getfixturevalue("grid_av_cache" if name == DEFAULT_MODEL else "grid_cache")
     # no decoder given: evaluate uses the one stored with the model, as transcribe does (one model, one number)
-    result = evaluate(DEFAULT_MODEL, str(grid_cache), split="all")
+    result = evaluate(name, str(cache), split="all")
     assert result.decode == loaded.decode_options()
-    dataset = PreparedDataset(grid_cache)
+    assert result.condition.get("modality", "video") == ("av" if name == DEFAULT_MODEL else "video")
+    dataset = PreparedDataset(cache)
     tr = Transcriber(loaded)
     try:
         for info in dataset.clips:
-            assert tr.transcribe(info.source).text == result.hypotheses[info.id], info.id
+            t = tr.transcribe(info.source)
+            assert t.text == result.hypotheses[info.id], info.id
+            assert t.modality == result.condition.get("modality", "video")
     finally:
         tr.close()
