@@ -6,7 +6,8 @@
 ``warm``: per 3-second GRID clip, split by stage, after the first clip. Stages: ``decode`` (decoding
 the video alone, measured in a separate pass over the same clip: in the pipeline it runs in a
 background thread, overlapped with landmarks), ``landmarks`` (the face-landmark model), ``crop``
-(alignment warps), ``model`` (the lipreading network), ``decoder`` (CTC decoding). ``total`` is the
+(alignment warps), ``model`` (the lipreading network), ``decoder`` (CTC decoding), ``model+decoder`` (an
+attention model's network and beam search), ``domain`` (out-of-domain checks). ``total`` is the
 wall time of ``Transcriber.transcribe`` per clip.
 
 ``cold``: ``lipread transcribe CLIP`` in a new process, start to exit, wall and CPU (user + system)
@@ -60,6 +61,11 @@ def timed_method(obj, name: str, bucket: dict, key: str) -> None:
     setattr(obj, name, wrapper)
 
 
+MODEL_STAGES = ("model", "decoder", "model+decoder", "domain")
+"""The transcriber's own timings: a CTC model's network and decoder apart; an attention model's (WLAS) network
+and beam search together (``model+decoder``: they interleave); the out-of-domain checks."""
+
+
 def warm(a) -> dict:
     t0 = time.perf_counter()
     from lipread.pipelines.transcribe import Transcriber, load_model
@@ -77,7 +83,7 @@ def warm(a) -> dict:
     first_s, totals, per_clip = None, [], []
     for i, clip in enumerate(clips):
         detect_before = dict(stages)
-        before = {k: tr.times.seconds.get(k, 0.0) for k in ("model", "decoder", "domain")}
+        before = {k: tr.times.seconds.get(k, 0.0) for k in MODEL_STAGES}
         t0 = time.perf_counter()
         text = tr.transcribe(clip).text
         total = time.perf_counter() - t0
@@ -91,12 +97,12 @@ def warm(a) -> dict:
         row = {"clip": clip.name, "text": text, "total": total, "decode": decode,
                "landmarks": stages.get("landmarks", 0.0) - detect_before.get("landmarks", 0.0),
                "crop": stages.get("crop", 0.0) - detect_before.get("crop", 0.0)}
-        for k in ("model", "decoder", "domain"):
+        for k in MODEL_STAGES:
             row[k] = tr.times.seconds.get(k, 0.0) - before[k]
         per_clip.append(row)
         totals.append(total)
     tr.close()
-    keys = ("decode", "landmarks", "crop", "model", "decoder", "domain", "total")
+    keys = ("decode", "landmarks", "crop", *MODEL_STAGES, "total")
     return {
         "model": a.model, "decoder": tr.options.decoder, "clips": len(per_clip), "clip_seconds": 3.0,
         "import_seconds": import_s, "model_load_seconds": load_s, "first_clip_seconds": first_s,

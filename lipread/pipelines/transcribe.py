@@ -364,7 +364,8 @@ def transcribe(
     ctc_weight: float | None = None,
     grammar: str | None = None,
 ) -> Transcript:
-    """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the bundled GRID model by default.
+    """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the default zoo model (``wlas-grid-s1``:
+    lips and sound when the video has sound, else the lips alone).
 
     Takes what ``lipread transcribe`` takes: ``model`` (zoo name, checkpoint folder or a loaded model),
     ``decoder`` ("greedy" | "beam"), ``beam_size``, ``lm`` / ``lexicon`` (files, or "grid"), ``lm_weight``,

@@ -7,6 +7,7 @@ GRID clips with their alignments) and `recipe.yaml` (a tiny recipe, so `train` t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -103,6 +104,8 @@ def test_every_readme_example_runs(sandbox):
     assert sorted(p.name for p in sandbox.glob("clip.*")) == ["clip.json", "clip.mp4", "clip.srt", "clip.txt",
                                                               "clip.vtt"]
     assert sorted(p.name for p in (sandbox / "subtitles").iterdir()) == ["clip.srt", "clip.vtt"]
+    assert json.loads((sandbox / "clip.json").read_text())["model"] == "wlas-grid-s1"  # the default model
+    assert json.loads((sandbox / "lipnet" / "clip.json").read_text())["model"] == "lipnet-grid-s1"
     assert (sandbox / "crops" / "clip.mkv").is_file() and (sandbox / "runs" / "first" / "best").is_dir()
     assert {"report.json", "hyp.txt", "ref.txt", "utterances.jsonl"} <= {p.name for p in (sandbox / "eval" / "first").iterdir()}
 
