@@ -33,8 +33,12 @@ def describe(name: str) -> dict:
 
 
 def describe_trained(entry) -> dict:
-    """``{"name", "architecture", "wer", "cer", "evaluated_on", "size_bytes", "source", "path"}`` of a zoo
-    entry (:class:`lipread.models.zoo.ZooEntry`); ``source`` says where it was found."""
+    """``{"name", "architecture", "wer", "cer", "modality", "wer_by_modality", "evaluated_on", "default",
+    "size_bytes", "source", "path"}`` of a zoo entry (:class:`lipread.models.zoo.ZooEntry`); ``source`` says
+    where it was found; ``modality`` what the recorded ``wer`` read (video = the lips); ``wer_by_modality``
+    each modality an audio-visual model's card records (else just ``modality``)."""
+    from lipread.models.zoo import DEFAULT_MODEL
+
     name, path = entry.name, entry.path
     try:
         config = json.loads((path / "config.json").read_text())
@@ -43,17 +47,35 @@ def describe_trained(entry) -> dict:
     evaluation = config.get("evaluation") or {}
     metrics = config.get("metrics") or {}
     wer = evaluation.get("wer", metrics.get("val_wer"))
+    modality = evaluation.get("modality", "video")
+    by_modality = {m: r.get("wer") for m, r in (evaluation.get("by_modality") or {}).items()}
+    if not by_modality and wer is not None:
+        by_modality = {modality: wer}
     size = sum(p.stat().st_size for p in path.glob("*.safetensors"))
     return {
         "name": name,
         "architecture": (config.get("model") or {}).get("name", "?"),
         "wer": wer,
         "cer": evaluation.get("cer", metrics.get("val_cer")),
+        "modality": modality,
+        "wer_by_modality": by_modality,
+        "default": name == DEFAULT_MODEL,
         "evaluated_on": evaluation.get("data") or (f"{evaluation.get('clips')} clips" if evaluation else None),
         "size_bytes": size,
         "source": entry.source,
         "path": str(path.resolve()),
     }
+
+
+READS = {"video": "lips", "av": "lips+sound", "audio": "sound"}
+
+
+def _wers(t: dict) -> str:
+    """``8.33% lips, 0.00% lips+sound``: the card's WER for each modality it records."""
+    cells = [f"{100 * w:.2f}% {READS.get(m, m)}" for m, w in sorted(t["wer_by_modality"].items(),
+                                                                   key=lambda kv: list(READS).index(kv[0])
+                                                                   if kv[0] in READS else 9) if w is not None]
+    return ", ".join(cells) or "?"
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
@@ -88,9 +110,9 @@ def command(pattern: str, as_json: bool):
         return
     if trained:
         click.echo("trained models (use with -m NAME):")
-        table = [(t["name"], t["architecture"], "?" if t["wer"] is None else f"{100 * t['wer']:.2f}%",
+        table = [(t["name"] + (" (default)" if t["default"] else ""), t["architecture"], _wers(t),
                   f"{t['size_bytes'] / 1e6:.1f} MB", t["source"], t["path"]) for t in trained]
-        for line in _table(("model", "architecture", "WER", "size", "found in", "folder"), table, {2, 3}):
+        for line in _table(("model", "architecture", "WER (reading)", "size", "found in", "folder"), table, {3}):
             click.echo("  " + line)
     if rows:
         if trained:

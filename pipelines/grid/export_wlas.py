@@ -155,6 +155,9 @@ def evaluate_table(out: Path, a) -> list[dict]:
             recorded = {"split": a.split, "clips": row["clips"], "wer": row["wer"], "cer": row["cer"],
                         "modality": "av", "word_times": result.word_times}
     if recorded is not None:
+        # each modality's clean beam result (`lipread models` lists them)
+        recorded["by_modality"] = {r["modality"]: {"wer": r["wer"], "cer": r["cer"]} for r in rows
+                                   if r["decoder"] == "beam" and r["noise"] is None}
         cfg_path = out / "config.json"
         cfg = json.loads(cfg_path.read_text())
         cfg["evaluation"] = recorded

@@ -431,9 +431,16 @@ def test_verbosity_switches_may_follow_the_command(capsys):
     (["--grammar", "grid", "--lm", "grid"], ["--grammar and --lm"]),
 ])
 def test_decoder_settings_a_ctc_model_cannot_take(capsys, tmp_path, flags, needles):
-    code, _, err = run(capsys, "transcribe", tmp_path / "clip.mp4", "-o", tmp_path, *flags)
+    code, _, err = run(capsys, "transcribe", tmp_path / "clip.mp4", "-m", "lipnet-grid-s1", "-o", tmp_path, *flags)
     assert code == 2
     one_line_error(err, *needles)
+
+
+@pytest.mark.skipif(not HAS_ZOO, reason="the zoo model is not bundled in this install")
+def test_the_default_attention_model_refuses_ctc_only_settings(capsys, tmp_path):
+    code, _, err = run(capsys, "transcribe", tmp_path / "clip.mp4", "-o", tmp_path, "--lm", "grid", "--lexicon", "grid")
+    assert code == 2
+    one_line_error(err, "--lm, --lexicon apply only to CTC models", "decodes with attention")
 
 
 def test_ctc_weight_must_be_below_one(capsys, tmp_path):

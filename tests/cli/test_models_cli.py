@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lipread.cli.main import main
 
 
@@ -47,3 +49,20 @@ def test_trained_zoo_models_are_listed_with_wer_size_and_folder(capsys):
         assert main(["models", "lipnet*"]) == 0
         out = capsys.readouterr().out
         assert out.startswith("trained models") and "lipnet-grid-s1" in out and f"{100 * t['wer']:.2f}%" in out
+
+
+def test_the_default_model_is_marked_and_each_modality_has_its_wer(capsys):
+    from lipread.models.zoo import DEFAULT_MODEL, list_zoo
+
+    if DEFAULT_MODEL not in list_zoo():
+        pytest.skip(f"zoo model {DEFAULT_MODEL} is not in models/")
+    assert main(["models", "--json"]) == 0
+    trained = {t["name"]: t for t in json.loads(capsys.readouterr().out)["trained"]}
+    assert [n for n, t in trained.items() if t["default"]] == [DEFAULT_MODEL]
+    wlas = trained[DEFAULT_MODEL]
+    assert wlas["modality"] == "av" and set(wlas["wer_by_modality"]) == {"av", "video", "audio"}
+    assert wlas["wer_by_modality"]["av"] == wlas["wer"]
+    assert main(["models", DEFAULT_MODEL]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if DEFAULT_MODEL in ln)
+    lips = f"{100 * wlas['wer_by_modality']['video']:.2f}% lips"
+    assert "(default)" in line and lips in line and "lips+sound" in line
