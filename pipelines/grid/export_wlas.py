@@ -66,7 +66,7 @@ def main() -> None:
 
     model, config = load_model(a.checkpoint)
     out = Path(a.out)
-    keep = {k: config[k] for k in ("tokenizer", "preprocess", "step", "metrics", "train") if k in config}
+    keep = {k: config[k] for k in ("tokenizer", "preprocess", "step", "metrics", "train", "averaged_from") if k in config}
     keep["decoder"] = {"name": "beam", "beam_size": a.beam_size, "length_norm": a.length_norm}
     if a.ctc_weight:
         keep["decoder"]["ctc_weight"] = a.ctc_weight
