@@ -42,3 +42,19 @@ def grid_cache(grid_dir, tmp_path_factory) -> Path:
                       progress=False)
     assert summary.done == 16 and not summary.failures, summary.failures
     return out
+
+
+@pytest.fixture(scope="session")
+def grid_av_cache(grid_dir, tmp_path_factory) -> Path:
+    """5 real GRID clips prepared with --audio (mouth crops, MFCC and the 16 kHz sound), all in one split:
+    for the models that listen too."""
+    from lipread.data import read_corpus
+    from lipread.data.prepare import prepare
+    from lipread.pipelines.frontend import FrontEndConfig
+
+    out = tmp_path_factory.mktemp("grid_av_cache")
+    entries = read_corpus("grid", grid_dir, val_fraction=0.0, seed=0)
+    summary = prepare(entries, out, FrontEndConfig(preset="lipnet", audio=True), corpus={"name": "grid"}, limit=5,
+                      progress=False)
+    assert summary.done == 5 and not summary.failures, summary.failures
+    return out

@@ -72,10 +72,9 @@ READS = {"video": "lips", "av": "lips+sound", "audio": "sound"}
 
 def _wers(t: dict) -> str:
     """``8.33% lips, 0.00% lips+sound``: the card's WER for each modality it records."""
-    cells = [f"{100 * w:.2f}% {READS.get(m, m)}" for m, w in sorted(t["wer_by_modality"].items(),
-                                                                   key=lambda kv: list(READS).index(kv[0])
-                                                                   if kv[0] in READS else 9) if w is not None]
-    return ", ".join(cells) or "?"
+    wers = t["wer_by_modality"]
+    order = [m for m in READS if m in wers] + [m for m in wers if m not in READS]
+    return ", ".join(f"{100 * wers[m]:.2f}% {READS.get(m, m)}" for m in order if wers[m] is not None) or "?"
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], right: set[int]) -> list[str]:

@@ -190,10 +190,10 @@ def average_checkpoints(paths: list[str | os.PathLike], out: str | os.PathLike) 
     if not paths:
         raise ValueError("give at least one checkpoint folder to average")
     configs = [read_config(p) for p in paths]
-    if any(c["model"] != configs[0]["model"] for c in configs[1:]):
-        bad = next(p for p, c in zip(paths, configs) if c["model"] != configs[0]["model"])
-        raise CheckpointError("a different model than the first checkpoint: weights cannot be averaged", bad,
-                              "Average checkpoints of one run (one architecture and size).")
+    for p, c in zip(paths, configs):
+        if c["model"] != configs[0]["model"]:
+            raise CheckpointError("a different model than the first checkpoint: weights cannot be averaged", p,
+                                  "Average checkpoints of one run (one architecture and size).")
     states = [load_state(p) for p in paths]
     keys = set(states[0])
     for p, s in zip(paths, states):

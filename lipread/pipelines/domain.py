@@ -164,7 +164,6 @@ def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "
         scores = direction_scores(reader, tokenizer, [s.video for s in samples], outputs[0], outputs[1],
                                   flip_average)
         gaps += [b - f for f, b in scores]
-    floors = {m: round(max(0.0, min(c) - 0.05), 4) for m, c in (confidences or {}).items()}
     lowest = min(own) if own else min(min(c) for c in confidences.values())
     fps = train.clips[0].fps or 25.0
     domain = {
@@ -179,7 +178,7 @@ def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "
                         "val_direction_gap_max": round(max(gaps), 4)},
     }
     if attention:
-        domain["confidence_floors"] = floors
+        domain["confidence_floors"] = {m: round(max(0.0, min(c) - 0.05), 4) for m, c in confidences.items()}
         domain["calibration"]["val_confidence_min_by_modality"] = {m: round(min(c), 4) for m, c in confidences.items()}
     return domain
 

@@ -294,20 +294,17 @@ class Transcriber:
                                        batch.video_lengths, batch.audio, batch.audio_lengths, modality,
                                        time_offset=[win.start for win, *_ in items])
             t0 = self.times.add("model+decoder", t0)
-            if self.domain and self.domain.get("direction_margin") is not None:
-                self._directions += direction_scores(lip_ctc_model(self.loaded.model), self.loaded.tokenizer,
-                                                     [mouth for _, mouth, _ in items],
-                                                     flip_average=self.options.flip_average)
-                self.times.add("domain", t0)
-            return self._segments(items, decoded)
-        outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
-        t0 = self.times.add("model", t0)
-        decoded = decode_outputs(outputs, self.decoder, self.loaded.tokenizer,
-                                 time_offset=[win.start for win, *_ in items])
-        t0 = self.times.add("decoder", t0)
+            forward = (None, None)  # the direction check reads the lips with the Watch's CTC head itself
+        else:
+            outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
+            t0 = self.times.add("model", t0)
+            decoded = decode_outputs(outputs, self.decoder, self.loaded.tokenizer,
+                                     time_offset=[win.start for win, *_ in items])
+            t0 = self.times.add("decoder", t0)
+            forward = (outputs[0], outputs[1])  # the CTC model's own forward reading, already computed
         if self.domain and self.domain.get("direction_margin") is not None:
-            self._directions += direction_scores(self.loaded.model, self.loaded.tokenizer,
-                                                 [mouth for _, mouth, _ in items], outputs[0], outputs[1],
+            self._directions += direction_scores(lip_ctc_model(self.loaded.model), self.loaded.tokenizer,
+                                                 [mouth for _, mouth, _ in items], *forward,
                                                  self.options.flip_average)
             self.times.add("domain", t0)
         return self._segments(items, decoded)

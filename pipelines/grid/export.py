@@ -83,13 +83,20 @@ def record_evaluation(out: Path, cache: str, split: str) -> None:
 
 
 def record_domain(out: Path, cache: str) -> None:
-    """Calibrate the out-of-domain checks of the exported model on the cache; store them in config.json."""
-    from lipread.pipelines.domain import calibrate_domain
+    """Calibrate the out-of-domain checks of the exported model on the cache (its stored decoder); store them
+    in config.json. An attention model (WLAS, export_wlas.py) is read in each modality for its confidence
+    floors (``lipread.pipelines.domain.attention_confidences``)."""
+    from lipread.pipelines.decode import is_attention_model
+    from lipread.pipelines.domain import attention_confidences, calibrate_domain
     from lipread.pipelines.transcribe import load_model as load_zoo_model
 
     loaded = load_zoo_model(str(out))
     options = loaded.decode_options()
-    domain = calibrate_domain(loaded.model, loaded.tokenizer, options.build(loaded.tokenizer), cache,
+    if is_attention_model(loaded.model):
+        decoder, confidences = None, attention_confidences(str(out), cache, options)
+    else:
+        decoder, confidences = options.build(loaded.tokenizer), None
+    domain = calibrate_domain(loaded.model, loaded.tokenizer, decoder, cache, confidences=confidences,
                               flip_average=options.flip_average,
                               description="GRID grammar (command colour preposition letter digit adverb), "
                                           "GRID speaker 1, frontal 360x288 video, clips of about 3 s")

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+from export import record_domain  # this folder is on sys.path when the script runs
 
 from lipread.models.checkpoint import load_model, save_model
 
@@ -88,25 +89,6 @@ def main() -> None:
 
 
 TABLE_MARK = "<!-- TABLE -->"
-
-
-def record_domain(out: Path, cache: str) -> None:
-    """Calibrate the out-of-domain checks of the exported model on the cache (its stored decoder, each
-    modality); store them in config.json (``lipread.pipelines.domain.calibrate_domain``)."""
-    from lipread.pipelines.domain import attention_confidences, calibrate_domain
-    from lipread.pipelines.transcribe import load_model as load_zoo_model
-
-    loaded = load_zoo_model(str(out))
-    options = loaded.decode_options()
-    confidences = attention_confidences(str(out), cache, options)
-    domain = calibrate_domain(loaded.model, loaded.tokenizer, None, cache, flip_average=options.flip_average,
-                              confidences=confidences,
-                              description="GRID grammar (command colour preposition letter digit adverb), "
-                                          "GRID speaker 1, frontal 360x288 video, clips of about 3 s")
-    config = json.loads((out / "config.json").read_text())
-    config["domain"] = domain
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    print(f"domain: {json.dumps(domain)}")
 
 
 def markdown_table(rows: list[dict]) -> str:

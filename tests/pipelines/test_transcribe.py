@@ -132,21 +132,6 @@ def test_loading_refuses_what_is_not_a_lipread_model(tmp_path):
         load_model(folder)
 
 
-@pytest.fixture(scope="module")
-def grid_av_cache(grid_dir, tmp_path_factory) -> Path:
-    """6 real GRID clips prepared with --audio (MFCC and the sound), for models that listen too."""
-    from lipread.data import read_corpus
-    from lipread.data.prepare import prepare
-    from lipread.pipelines.frontend import FrontEndConfig
-
-    out = tmp_path_factory.mktemp("grid_av_cache")
-    entries = read_corpus("grid", grid_dir, val_fraction=0.0, seed=0)
-    summary = prepare(entries, out, FrontEndConfig(preset="lipnet", audio=True), corpus={"name": "grid"}, limit=6,
-                      progress=False)
-    assert summary.done == 6 and not summary.failures, summary.failures
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [DEFAULT_MODEL, "lipnet-grid-s1"])
 def test_transcribe_text_equals_evaluate_with_the_zoo_models(name, request):

@@ -21,22 +21,7 @@ WATCH = {"input_size": [50, 100], "in_chans": 3, "align_head": True, "strides": 
 
 
 @pytest.fixture(scope="module")
-def av_cache(grid_dir, tmp_path_factory) -> Path:
-    """5 real GRID clips prepared with --audio (mouth crops, MFCC and the 16 kHz sound)."""
-    from lipread.data import read_corpus
-    from lipread.data.prepare import prepare
-    from lipread.pipelines.frontend import FrontEndConfig
-
-    out = tmp_path_factory.mktemp("av_cache")
-    entries = read_corpus("grid", grid_dir, val_fraction=0.0, seed=0)
-    summary = prepare(entries, out, FrontEndConfig(preset="lipnet", audio=True), corpus={"name": "grid"}, limit=5,
-                      progress=False)
-    assert summary.done == 5 and not summary.failures, summary.failures
-    return out
-
-
-@pytest.fixture(scope="module")
-def overfit(av_cache, tmp_path_factory):
+def overfit(grid_av_cache, tmp_path_factory):
     """A tiny WLAS trained on the 5 clips until it reads every one exactly in all three modalities.
     Returns (model folder, {modality: transcripts}, references)."""
     from lipread.data import PreparedDataset, collate
@@ -45,7 +30,7 @@ def overfit(av_cache, tmp_path_factory):
     from lipread.models.checkpoint import save_model
 
     torch.manual_seed(0)
-    ds = PreparedDataset(av_cache, audio_features=FEATURES)
+    ds = PreparedDataset(grid_av_cache, audio_features=FEATURES)
     batch = collate([ds[i] for i in range(len(ds))])
     model = create_model("wlas_tiny", watch_args=WATCH, p_video_only=0.3, p_audio_only=0.3)
     tok = model.tokenizer
@@ -86,10 +71,10 @@ def test_tiny_wlas_overfits_five_real_clips(overfit, modality):
 
 
 @pytest.mark.parametrize("modality", ["av", "video", "audio"])
-def test_evaluate_reads_each_modality(overfit, av_cache, modality, tmp_path, capsys):
+def test_evaluate_reads_each_modality(overfit, grid_av_cache, modality, tmp_path, capsys):
     path, _, _ = overfit
     out = tmp_path / "summary.json"
-    args = ["evaluate", str(path), str(av_cache), "--split", "all", "--modality", modality, "--decoder", "greedy",
+    args = ["evaluate", str(path), str(grid_av_cache), "--split", "all", "--modality", modality, "--decoder", "greedy",
             "--json", str(out)]
     assert main(args) == 0
     summary = json.loads(out.read_text())
@@ -98,9 +83,9 @@ def test_evaluate_reads_each_modality(overfit, av_cache, modality, tmp_path, cap
     assert summary["word_times"]["words"] == 30  # every word read right has a time
 
 
-def test_word_times_from_the_ctc_branch(overfit, av_cache, capsys):
+def test_word_times_from_the_ctc_branch(overfit, grid_av_cache, capsys):
     path, _, _ = overfit
-    args = ["evaluate", str(path), str(av_cache), "--split", "all", "--modality", "av", "--decoder", "greedy", "--json"]
+    args = ["evaluate", str(path), str(grid_av_cache), "--split", "all", "--modality", "av", "--decoder", "greedy", "--json"]
     assert main(args + ["--word-timing", "ctc"]) == 0
     ctc = json.loads(capsys.readouterr().out)
     assert main(args) == 0
@@ -110,9 +95,9 @@ def test_word_times_from_the_ctc_branch(overfit, av_cache, capsys):
     assert ctc["word_times"] != head["word_times"]  # two different alignments of the same words
 
 
-def test_evaluate_with_noise_records_the_condition(overfit, av_cache, capsys):
+def test_evaluate_with_noise_records_the_condition(overfit, grid_av_cache, capsys):
     path, _, _ = overfit
-    args = ["evaluate", str(path), str(av_cache), "--split", "all", "--modality", "audio", "--noise", "babble",
+    args = ["evaluate", str(path), str(grid_av_cache), "--split", "all", "--modality", "audio", "--noise", "babble",
             "--snr", "-5", "--json"]
     assert main(args) == 0
     a = json.loads(capsys.readouterr().out)
@@ -121,12 +106,12 @@ def test_evaluate_with_noise_records_the_condition(overfit, av_cache, capsys):
     assert json.loads(capsys.readouterr().out)["wer"] == a["wer"]
 
 
-def test_bad_inputs_get_one_clear_line(overfit, av_cache, grid_cache, tmp_path, capsys):
+def test_bad_inputs_get_one_clear_line(overfit, grid_av_cache, grid_cache, tmp_path, capsys):
     path, _, _ = overfit
     cases = [
-        (["evaluate", str(path), str(av_cache), "--snr", "5"], 2, "--snr was given without --noise"),
-        (["evaluate", "lipnet-grid-s1", str(av_cache), "--modality", "av"], 2, "reads lips only"),
-        (["evaluate", str(path), str(av_cache), "--modality", "video", "--noise", "white", "--snr", "0"], 2,
+        (["evaluate", str(path), str(grid_av_cache), "--snr", "5"], 2, "--snr was given without --noise"),
+        (["evaluate", "lipnet-grid-s1", str(grid_av_cache), "--modality", "av"], 2, "reads lips only"),
+        (["evaluate", str(path), str(grid_av_cache), "--modality", "video", "--noise", "white", "--snr", "0"], 2,
          "reads no sound"),
         # a cache prepared without --audio, given to a model that reads sound
         (["evaluate", str(path), str(grid_cache), "--modality", "audio"], 1, "has no audio features"),
@@ -148,11 +133,11 @@ def test_trainer_refuses_a_cache_without_audio_for_wlas(grid_cache, tmp_path, ca
     assert "no audio features" in capsys.readouterr().err
 
 
-def test_trainer_trains_and_resumes_wlas(av_cache, tmp_path):
+def test_trainer_trains_and_resumes_wlas(grid_av_cache, tmp_path):
     recipe = tmp_path / "wlas.yaml"
     recipe.write_text(
         f"model: {{name: wlas_tiny, args: {{watch_args: {json.dumps(WATCH)}}}}}\n"
-        f"data: {{cache: {av_cache}, val_split: '', batch_size: 2, audio_features: {json.dumps(FEATURES)},\n"
+        f"data: {{cache: {grid_av_cache}, val_split: '', batch_size: 2, audio_features: {json.dumps(FEATURES)},\n"
         "       noise: {prob: 0.5}, augment: {word_spans: 0.5, word_spans_decay_epochs: 2, audio_time_masks: 1,\n"
         "       audio_time_mask_rows: 10}}\n"
         "align_weight: 0.3\nmax_steps: 4\nckpt_every: 2\nlog_every: 1\nthreads: 1\n")
@@ -191,13 +176,13 @@ def test_transcribe_modality_auto(overfit, grid_clips, tmp_path, caplog, capsys)
     assert "no audio track" in err and "silent.mp4" in err and "Traceback" not in err
 
 
-def test_a_lip_reader_learns_from_the_wlas_sound_as_teacher(overfit, av_cache, tmp_path, capsys):
+def test_a_lip_reader_learns_from_the_wlas_sound_as_teacher(overfit, grid_av_cache, tmp_path, capsys):
     """Cross-modal distillation: a LipNet trains with the WLAS's audio CTC posteriors as soft targets."""
     path, _, _ = overfit
     recipe = tmp_path / "distill.yaml"
     recipe.write_text(
         "model: {name: lipnet_tiny, args: {input_size: [50, 100], in_chans: 3, align_head: true}}\n"
-        f"data: {{cache: {av_cache}, val_split: '', batch_size: 2, audio_features: {json.dumps(FEATURES)}}}\n"
+        f"data: {{cache: {grid_av_cache}, val_split: '', batch_size: 2, audio_features: {json.dumps(FEATURES)}}}\n"
         f"distill: {{teacher: {path}, weight: 1.0, temperature: 2.0, head: ctc}}\n"
         "max_steps: 2\nlog_every: 1\nthreads: 1\n")
     assert main(["train", str(recipe), "-o", str(tmp_path / "run")]) == 0
@@ -208,7 +193,7 @@ def test_a_lip_reader_learns_from_the_wlas_sound_as_teacher(overfit, av_cache, t
     assert "the teacher reads audio features" in capsys.readouterr().err
 
 
-def test_an_attention_model_calibrates_and_gives_out_of_domain_warnings(overfit, av_cache, grid_clips, tmp_path):
+def test_an_attention_model_calibrates_and_gives_out_of_domain_warnings(overfit, grid_av_cache, grid_clips, tmp_path):
     import shutil
 
     from lipread.data.perturb import still
@@ -219,12 +204,12 @@ def test_an_attention_model_calibrates_and_gives_out_of_domain_warnings(overfit,
     loaded = load_model(str(path), "cpu")
     assert lip_ctc_model(loaded.model) is loaded.model.watch
     options = loaded.decode_options()
-    confidences = attention_confidences(str(path), str(av_cache), options, split="all")
+    confidences = attention_confidences(str(path), str(grid_av_cache), options, split="all")
     assert set(confidences) == {"video", "av", "audio"}
     assert all(len(c) == 5 and all(0.0 < x <= 1.0 for x in c) for c in confidences.values())
     with pytest.raises(ValueError, match="confidences"):
-        calibrate_domain(loaded.model, loaded.tokenizer, None, str(av_cache), splits=(None, None))
-    domain = calibrate_domain(loaded.model, loaded.tokenizer, None, str(av_cache), confidences=confidences,
+        calibrate_domain(loaded.model, loaded.tokenizer, None, str(grid_av_cache), splits=(None, None))
+    domain = calibrate_domain(loaded.model, loaded.tokenizer, None, str(grid_av_cache), confidences=confidences,
                               splits=(None, None))
     floors = domain["confidence_floors"]
     assert floors == {m: round(max(0.0, min(c) - 0.05), 4) for m, c in confidences.items()}
