@@ -140,17 +140,6 @@ SOURCE = ROOT
 """The lipread source tree the child processes run (``--source``: e.g. an older commit, for a before/after)."""
 
 
-def plan_long(path: str) -> None:
-    """(child) Time planning the windows of a long video with audio in a new process (speech regions)."""
-    from lipread.pipelines.transcribe import speech_intervals
-
-    t = time.perf_counter()
-    intervals = speech_intervals(path, 120.0)
-    print(json.dumps({"speech_intervals_first_call_seconds": time.perf_counter() - t, "intervals": len(intervals),
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "librosa_imported": "librosa" in sys.modules}))
-
-
 def child_env() -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -166,15 +155,7 @@ def cold_one(a, clip: str, env: dict) -> dict:
         t = time.perf_counter()
         subprocess.run(cli, env=dict(env, HOME=home), check=True, capture_output=True)
         fresh_home = time.perf_counter() - t
-    long = ROOT / "benchmarks" / "out" / "360p_120s.mp4"
-    if not long.exists():
-        from _inputs import make_clip
-
-        make_clip(long, sorted(Path(a.grid).glob("*.mp4"))[:40], INPUTS["360p_120s"][1])
-    r2 = subprocess.run([sys.executable, __file__, "--plan-long", str(long)], env=env, check=True,
-                        capture_output=True, text=True)
-    return {"cli": cli, "cli_wall_empty_home_seconds": fresh_home,
-            "long_video_speech_regions": json.loads(r2.stdout.strip().splitlines()[-1])}
+    return {"cli": cli, "cli_wall_empty_home_seconds": fresh_home}
 
 
 def cold(a) -> dict:
@@ -270,7 +251,6 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the JSON keys of this run's parts (with --source)")
     ap.add_argument("--phases", help=argparse.SUPPRESS)
     ap.add_argument("--peak", help=argparse.SUPPRESS)
-    ap.add_argument("--plan-long", help=argparse.SUPPRESS)
     a = ap.parse_args()
     global SOURCE
     SOURCE = Path(a.source).resolve() if a.source else ROOT
@@ -278,8 +258,6 @@ def main() -> None:
         return phases(a.model, a.phases)
     if a.peak:
         return peak(a.model, a.peak)
-    if a.plan_long:
-        return plan_long(a.plan_long)
 
     out = Path(a.out)
     result = json.loads(out.read_text()) if out.exists() else {}

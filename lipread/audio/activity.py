@@ -38,3 +38,28 @@ def nonsilent_intervals(audio: np.ndarray, top_db: float = 35.0, frame_length: i
         edges.append(np.array([len(loud)]))
     samples = np.minimum(np.concatenate(edges) * hop_length, len(audio))
     return samples.reshape(-1, 2).astype(np.int64)
+
+
+def frame_energy_db(audio: np.ndarray, n_frames: int, samples_per_frame: int) -> np.ndarray:
+    """Energy of each video frame's stretch of ``audio`` (S,) in dB: ``(n_frames,)`` float64; frames past
+    the end of the audio are as quiet as silence can be (-100 dB)."""
+    out = np.full(n_frames, -100.0)
+    n = min(n_frames, len(audio) // samples_per_frame)
+    if n > 0:
+        x = np.asarray(audio[: n * samples_per_frame], dtype=np.float64).reshape(n, samples_per_frame)
+        out[:n] = 10 * np.log10(np.maximum((x * x).mean(axis=1), 1e-10))
+    return out
+
+
+def adaptive_threshold(values: np.ndarray, low: float = 10.0, high: float = 90.0, fraction: float = 0.5,
+                       min_range: float = 0.0) -> float | None:
+    """A threshold between a signal's quiet and busy levels: the ``low`` percentile plus ``fraction`` of
+    the way to the ``high`` one. None when the two are less than ``min_range`` apart (no contrast to cut
+    on: all silence, or all speech)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return None
+    lo, hi = np.percentile(values, [low, high])
+    if hi - lo < min_range:
+        return None
+    return float(lo + fraction * (hi - lo))

@@ -79,12 +79,12 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
                 bars: list = []
 
                 def progress(done: int, total: int, path=path, bars=bars) -> None:
-                    # a long video (read in several windows) gets its own bar
+                    # a long video (read in blocks and windows) gets its own bar, in seconds of the video
                     if total < 2:
                         return
                     if not bars:
                         bars.append(progress_bar(total=total, desc=click.format_filename(path, shorten=True),
-                                                 unit="window", leave=False))
+                                                 unit="s", leave=False))
                     bars[0].update(done - bars[0].n)
 
                 t0 = time.perf_counter()

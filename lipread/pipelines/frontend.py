@@ -50,6 +50,8 @@ class FrontEndConfig:
     chunk_size: int = 32
     prefetch: bool = True
     keep_frames_mb: int = 1024
+    waveform: bool = False
+    """Keep the sound (``waveform``) even when ``audio`` (the features) is off."""
 
     def __post_init__(self):
         if isinstance(self.audio_features, dict):
@@ -160,12 +162,13 @@ class FrontEnd:
         transforms = crop_transforms(filled, self.geometry, self.preset, cfg.smooth_radius)
         mouth = self._crops(path, start, end, kept, transforms)
         features = waveform = None
-        if cfg.audio:
+        if cfg.audio or cfg.waveform:
             from lipread.io.audio import read_audio
 
             audio = read_audio(path, start=t0 if start is not None else None,
                                end=None if end is None else t0 + len(valid) / VIDEO_FPS)
-            features = compute_features(audio, cfg.audio_features, n_video_frames=len(valid))
+            if cfg.audio:
+                features = compute_features(audio, cfg.audio_features, n_video_frames=len(valid))
             waveform = fit_samples(audio, len(valid))
         return FrontEndResult(path=path, mouth=mouth, valid=valid, landmarks=filled.astype(np.float32),
                               transforms=transforms, audio_features=features, fps=VIDEO_FPS, start=t0 or 0.0,

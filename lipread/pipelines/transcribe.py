@@ -2,9 +2,11 @@
 
 decode -> landmarks -> mouth crop (``FrontEnd``) -> model -> decoder -> words with times.
 The crop preset, vocabulary and decoder settings come from the model's ``config.json``, so a video
-path and a model name are all it needs. A video longer than the model's training clips is read in
-windows (speech regions found in the audio when there is audio, else fixed overlapping windows),
-one window at a time, so memory stays bounded however long the file is.
+path and a model name are all it needs. A video longer than the model's training clips is read a
+block (a minute) at a time, so memory stays bounded however long the file is; each block is cut into
+utterances at the pauses of its sound (or of the mouth's motion, lips only), and each utterance is
+read in a window of the training clips' length placed around it (:mod:`lipread.pipelines.windows`).
+A file with no face but with sound is read from the sound alone by a model that hears (``auto`` only).
 """
 
 from __future__ import annotations
@@ -21,15 +23,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from lipread.audio.activity import adaptive_threshold, frame_energy_db
+from lipread.audio.features import compute_features, fit_samples
 from lipread.errors import MediaError, NoFaceError
+from lipread.face.motion import mouth_activity
 from lipread.models.zoo import DEFAULT_MODEL
 from lipread.pipelines.decode import decode_outputs, run_model
 from lipread.pipelines.domain import direction_scores, domain_warnings, lip_ctc_model, mouth_stats
 from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
-from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
-from lipread.types import Segment, Transcript
+from lipread.pipelines.windows import SegmentConfig, Window, context_windows, keep_owned, utterances
+from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS, Segment, Transcript
 
 log = logging.getLogger("lipread.transcribe")
+
+SEGMENT_MARGIN = 0.1
+"""Seconds an utterance's segment (subtitle cue) extends past its first and last word."""
 
 
 @dataclass
@@ -54,7 +62,7 @@ class LoadedModel:
     def transcribe(self, path: str | os.PathLike, **options: Any) -> Transcript:
         """Transcribe one video with this model: ``lipread.load_model().transcribe("clip.mp4")``.
 
-        ``options`` as for :func:`lipread.transcribe` (decoder settings, ``batch_size``, ``overlap``).
+        ``options`` as for :func:`lipread.transcribe` (decoder settings, ``batch_size``).
         """
         return transcribe(path, model=self, **options)
 
@@ -139,11 +147,12 @@ class Transcriber:
     """Transcribes many files with one loaded model and one landmark tracker.
 
     ``decode``: decoding options (default: the ones stored with the model). ``batch_size``: windows
-    per model call. ``overlap``: seconds of overlap between fixed windows.
+    per model call. ``block_seconds``: a long file is read this many seconds at a time (bounded memory).
     """
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
-                 batch_size: int = 4, overlap: float = 0.5, device: str = "auto", modality: str = "auto",
+                 batch_size: int = 4, block_seconds: float = 60.0, device: str = "auto", modality: str = "auto",
+                 context: str = "still",
                  **decode_overrides: Any):
         from lipread.data.augment import VideoAugment, augment_config
         from lipread.errors import UsageError
@@ -151,8 +160,8 @@ class Transcriber:
 
         if int(batch_size) < 1:
             raise UsageError(f"batch size must be at least 1, not {batch_size}", fix="Use --batch-size 1 or more.")
-        if overlap < 0:
-            raise UsageError(f"overlap must be 0 seconds or more, not {overlap}")
+        if block_seconds < 10:
+            raise UsageError(f"block_seconds must be 10 or more, not {block_seconds}")
         self.loaded = model if isinstance(model, LoadedModel) else load_model(model, device)
         if decode is not None and any(v is not None for v in decode_overrides.values()):
             raise UsageError("give either decode=DecodeOptions(...) or decoder settings, not both")
@@ -173,26 +182,13 @@ class Transcriber:
         self.frontend = FrontEnd(self.loaded.frontend)
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
         self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
-        self.batch_size, self.overlap = int(batch_size), overlap
+        self.batch_size, self.block_seconds = int(batch_size), float(block_seconds)
+        self.context = context
+        self.lookahead = 4 * self.loaded.window_seconds
+        """Seconds read past a block's end, so that the utterance at its end is read whole, with its context."""
         self.times = StageTimes()
         self.domain = self.loaded.config.get("domain")
         """The training domain stored with the model: clips unlike it get warnings."""
-
-    def plan(self, path: str) -> tuple[float, list[Window]]:
-        """The video's duration and the windows to read it in."""
-        from lipread.io.probe import probe
-
-        info = probe(path)
-        duration = info.duration or 0.0
-        length = self.loaded.window_seconds
-        if duration <= 0 or duration <= length * 1.2:
-            return duration, [Window(0.0, duration, 0.0, duration)]
-        has_audio = any(s.type == "audio" for s in info.streams)
-        if has_audio:
-            intervals = speech_intervals(path, duration)
-            if intervals:
-                return duration, speech_windows(intervals, duration, length)
-        return duration, fixed_windows(duration, length, self.overlap)
 
     def file_modality(self, path: str) -> str:
         """The modality for one file: ``auto`` = av when the model reads sound and the file has an audio
@@ -215,59 +211,184 @@ class Transcriber:
                                "Use --modality video (or auto) for a silent video.")
         return self.modality
 
+    @staticmethod
+    def segment_config(source: str) -> SegmentConfig:
+        """How a long file is cut into utterances: from the ``sound``, or, in a file without sound, the
+        ``mouth``'s motion, which starts before the voice and pauses less clearly (runs joined across
+        longer gaps)."""
+        return SegmentConfig() if source == "sound" else SegmentConfig(bridge=0.3)
+
+    def _queue(self, win: Window, mouth: np.ndarray, features: np.ndarray | None, modality: str) -> None:
+        """Add one window to the batch being gathered; a full batch (or a change of modality) is read."""
+        if self._pending and self._pending[-1][3] != modality:
+            self._flush()
+        self._pending.append((win, mouth, features, modality))
+        self._read_modalities.append((win, modality))
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            items, modality = [item[:3] for item in self._pending], self._pending[0][3]
+            self._pending = []
+            self._done += self._run(items, modality)
+
     def transcribe(self, path: str | os.PathLike, progress: Callable[[int, int], None] | None = None) -> Transcript:
+        """One file -> :class:`Transcript`. A file up to 1.2 training clips long is read whole; a longer one in
+        blocks of ``block_seconds``, each cut into utterances read in windows like the training clips
+        (:mod:`lipread.pipelines.windows`). ``progress(done, total)`` is called in seconds of the file."""
+        from lipread.io.probe import probe
+
         path = os.fspath(path)
         t0 = time.perf_counter()
         modality = self.file_modality(path)
-        self.frontend.config.audio = modality != "video"  # the model's audio features, computed per window
-        duration, windows = self.plan(path)
-        single = len(windows) == 1
-        t0 = self.times.add("plan", t0)
-        segments: list[Segment] = []
-        pending: list[tuple[Window, np.ndarray]] = []
-        stats: list[dict[str, float]] = []
+        info = probe(path)
+        duration = info.duration or 0.0
+        sound = any(s.type == "audio" for s in info.streams)
+        single = duration <= 0 or duration <= self.loaded.window_seconds * 1.2
+        # the model's audio features: of the whole file when it is short, else of each window (see window_sound)
+        self.frontend.config.audio = modality != "video" and single
+        self.frontend.config.waveform = sound  # the sound, which finds the pauses of a long file
         self._directions: list[tuple[float, float]] = []
-        truncated = False
-        for i, win in enumerate(windows):
-            try:
-                if single:
-                    result = self.frontend.process(path)
-                else:
-                    result = self.frontend.process(path, start=win.start, end=win.end)
-            except NoFaceError:
-                if single:
-                    raise
-                log.warning("%s: no face in %.2f-%.2fs; nothing read there", path, win.start, win.end)
-                continue
-            except MediaError:
-                if single or not segments + pending:
-                    raise
-                # the file ends before its claimed duration: keep what was read (said once per file)
-                if not truncated:
-                    log.warning("%s: truncated or damaged; nothing decodes after %.2fs, lost %.2fs of %.2fs",
-                                path, win.start, duration - win.start, duration)
-                break
-            truncated = truncated or bool(result.report and result.report.truncated)
-            t0 = self.times.add("frontend", t0)
-            if single:
-                duration = duration or result.duration
-                win = Window(0.0, result.duration, 0.0, result.duration)
-            stats.append(mouth_stats(result.mouth))
-            mouth, _ = self.eval_transform(result.mouth, None)
-            pending.append((win, mouth, result.audio_features))
-            if len(pending) == self.batch_size:
-                segments += self._run(pending, modality)
-                pending = []
-            t0 = time.perf_counter()
-            if progress:
-                progress(i + 1, len(windows))
-        if pending:
-            segments += self._run(pending, modality)
-        transcript = Transcript(path, duration, segments, model=self.loaded.name, modality=modality)
-        transcript.warnings = self._warnings(transcript, stats, single)
+        self._stats: list[dict[str, float]] = []
+        self._pending: list[tuple[Window, np.ndarray, np.ndarray | None, str]] = []
+        self._done: list[Segment] = []
+        self._notes: list[str] = []
+        self._read_modalities: list[tuple[Window, str]] = []
+        self.times.add("plan", t0)
+        if single:
+            duration = self._read_whole(path, modality)
+        else:
+            self._read_blocks(path, duration, modality, progress)
+        self._flush()
+        read = {m for _, m in self._read_modalities} or {modality}
+        final = modality if read == {modality} else ("audio" if read == {"audio"} else modality)
+        transcript = Transcript(path, duration, sorted(self._done, key=lambda s: s.start), model=self.loaded.name,
+                                modality=final)
+        transcript.warnings = self._notes + self._warnings(transcript, self._stats, single)
         if transcript.warnings:
             log.warning("%s: may be unlike the model's training data: %s", path, "; ".join(transcript.warnings))
         return transcript
+
+    def _front(self, path: str, modality: str, start: float | None = None, end: float | None = None):
+        """The front end on [start, end) -> (result or None, modality read). With no face there, an
+        audio-visual model chosen by ``--modality auto`` reads the sound alone (None: no mouth crops)."""
+        from lipread.errors import NoFaceError
+
+        try:
+            return self.frontend.process(path, start=start, end=end), modality
+        except NoFaceError:
+            if not (self.modality == "auto" and modality == "av"):
+                raise
+        span = "" if start is None else f" in {start:.2f}-{end:.2f}s"
+        log.warning("%s: no face%s: reading the sound alone (modality audio)", path, span)
+        return None, "audio"
+
+    def _read_whole(self, path: str, modality: str) -> float:
+        """A short file: one window over all of it. Returns its duration."""
+        t0 = time.perf_counter()
+        result, read = self._front(path, modality)
+        if result is None:
+            mouth, sound = self._audio_only(path)
+            duration = len(mouth) / VIDEO_FPS
+            win = Window(0.0, duration, 0.0, duration)
+            self._note_audio_only(path, win)
+            features = compute_features(sound, self.loaded.frontend.audio_features, n_video_frames=len(mouth))
+            self._queue(win, mouth, features, "audio")
+            return duration
+        self.times.add("frontend", t0)
+        win = Window(0.0, result.duration, 0.0, result.duration)
+        self._stats.append(mouth_stats(result.mouth))
+        self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features, read)
+        return result.duration
+
+    def _audio_only(self, path: str, start: float | None = None, end: float | None = None):
+        """(placeholder mouth (T, 1, 1, C), sound (S,) of T frames) of a stretch read from the sound alone."""
+        from lipread.io.audio import read_audio
+
+        audio = read_audio(path, start=start, end=end)
+        n = int(len(audio) * VIDEO_FPS // AUDIO_SAMPLE_RATE)
+        if n == 0:
+            raise MediaError("no sound to read where there is no face", path, "Use a video with a visible face.")
+        channels = 1 if self.loaded.frontend.gray else 3
+        return np.zeros((n, 1, 1, channels), np.uint8), fit_samples(audio, n)
+
+    def _note_audio_only(self, path: str, win: Window) -> None:
+        self._notes.append(f"no face in {win.start:.2f}-{win.end:.2f}s: read from the sound alone")
+
+    def _read_blocks(self, path: str, duration: float, modality: str, progress) -> None:
+        """A long file, ``block_seconds`` at a time (+ ``lookahead`` s so an utterance at a block's end is
+        read whole): utterances found in the sound (or, with no sound read, the mouth's motion), each read
+        in a window of the training clips' length around it; the next block starts where the last
+        utterance read ended."""
+        fps = VIDEO_FPS
+        spf = int(AUDIO_SAMPLE_RATE // fps)
+        length = int(round(self.loaded.window_seconds * fps))
+        pos, truncated = 0.0, False
+        total = max(1, int(round(duration)))
+        while pos < duration - 1.0 / fps:
+            end = min(duration, pos + self.block_seconds + self.lookahead)
+            last = end >= duration - 1.0 / fps
+            t0 = time.perf_counter()
+            try:
+                result, read = self._front(path, modality, pos, end)
+            except NoFaceError:
+                log.warning("%s: no face in %.2f-%.2fs; nothing read there", path, pos, end)
+                pos = end if last else pos + self.block_seconds
+                continue
+            except MediaError:
+                if not self._done + self._pending:
+                    raise
+                log.warning("%s: truncated or damaged; nothing decodes after %.2fs, lost %.2fs of %.2fs",
+                            path, pos, duration - pos, duration)  # keep what was read (said once per file)
+                break
+            if result is None:
+                mouth, waveform = self._audio_only(path, pos, end)
+                start, n = pos, len(mouth)
+            else:
+                truncated = truncated or bool(result.report and result.report.truncated)
+                mouth, waveform, start, n = result.mouth, result.waveform, result.start, len(result.valid)
+            self.times.add("frontend", t0)
+            source = "sound" if waveform is not None else "mouth"
+            if source == "sound":  # the pauses of the sound, also when only the lips are read
+                activity = frame_energy_db(waveform, n, spf)
+                threshold = adaptive_threshold(activity, min_range=10.0)
+            else:
+                activity = mouth_activity(result.landmarks, result.valid)
+                threshold = adaptive_threshold(activity, 20, 80, 0.3)
+            # no contrast between quiet and busy frames (talk throughout, or none): cut at the quietest frames
+            utts = utterances(activity, -np.inf if threshold is None else threshold, self.segment_config(source))
+            done = n if last or truncated else int(round(self.block_seconds * fps))
+            kept = [u for u in utts if u[0] < done and (last or u[1] < n - fps // 2)]
+            nxt = n if last else max([u[1] for u in kept] + [min([u[0] for u in utts if u not in kept] + [done])
+                                                            - int(fps)])
+            nxt = max(nxt, 1)
+            edge = 0 if self.context == "still" else n
+            windows = context_windows(kept, n, length, self.segment_config(source).lead, 0, nxt, edge=-edge)
+            quiet = None if waveform is None else float(np.percentile(activity if source == "sound" else
+                                                                       frame_energy_db(waveform, n, spf), 10))
+            for (s, e), fw in zip(kept, windows):
+                win = Window(start + fw.start / fps, start + fw.end / fps, start + fw.own_start / fps,
+                             start + fw.own_end / fps, speech=(start + s / fps, start + e / fps))
+                index = fw.frame_index()
+                if result is not None:
+                    self._stats.append(mouth_stats(mouth[fw.real_start : fw.real_end]))
+                    clip = self.eval_transform(mouth[index], None)[0]
+                else:
+                    self._note_audio_only(path, win)
+                    clip = mouth[index]
+                feats = None
+                if read != "video":
+                    feats = compute_features(window_sound(waveform, fw, spf, quiet), self.loaded.frontend.audio_features,
+                                             n_video_frames=len(index))
+                self._queue(win, clip, feats, read)
+                if progress:
+                    progress(min(int(win.own_end), total), total)
+            if progress:
+                progress(total if last else min(int(start + nxt / fps), total), total)
+            pos = start + nxt / fps
+            if truncated:
+                break
 
     def _warnings(self, transcript: Transcript, stats: list[dict[str, float]], single: bool) -> list[str]:
         """Out-of-domain warnings for one file (:mod:`lipread.pipelines.domain`)."""
@@ -302,7 +423,7 @@ class Transcriber:
                                      time_offset=[win.start for win, *_ in items])
             t0 = self.times.add("decoder", t0)
             forward = (outputs[0], outputs[1])  # the CTC model's own forward reading, already computed
-        if self.domain and self.domain.get("direction_margin") is not None:
+        if self.domain and self.domain.get("direction_margin") is not None and modality != "audio":
             self._directions += direction_scores(lip_ctc_model(self.loaded.model), self.loaded.tokenizer,
                                                  [mouth for _, mouth, _ in items], *forward,
                                                  self.options.flip_average)
@@ -316,29 +437,31 @@ class Transcriber:
             best = nbest[0] if nbest else None
             words = keep_owned(best.words, win) if best else []
             text = " ".join(w.word for w in words) if best and best.words else (best.text if best else "")
-            # a segment spans the stretch its window owns, so overlapping windows give no overlapping segments
-            segments.append(Segment(win.own_start, win.own_end, text, words))
+            start, end = max(0.0, win.own_start), win.own_end
+            if win.speech is not None:  # an utterance's segment spans its words (else its speech), inside what it owns
+                first, last = (words[0].start, words[-1].end) if words else win.speech
+                start, end = max(start, first - SEGMENT_MARGIN), min(end, last + SEGMENT_MARGIN)
+                for w in words:  # a word timed into the window's still context stays inside its segment
+                    w.start, w.end = min(max(w.start, start), end), max(min(w.end, end), start)
+            segments.append(Segment(round(start, 3), round(end, 3), text, words))
         return segments
 
     def close(self) -> None:
         self.frontend.close()
 
 
-def speech_intervals(path: str, duration: float, chunk: float = 60.0, top_db: float = 35.0) -> list[tuple[float, float]]:
-    """Speech regions (s) found by energy in the audio, read ``chunk`` seconds at a time."""
-    from lipread.audio.activity import nonsilent_intervals
-    from lipread.io.audio import read_audio
-    from lipread.types import AUDIO_SAMPLE_RATE
-
-    out: list[tuple[float, float]] = []
-    start = 0.0
-    while start < duration:
-        end = min(duration, start + chunk)
-        audio = read_audio(path, start=start, end=end)
-        if audio.size:
-            for a, b in nonsilent_intervals(audio, top_db=top_db, frame_length=1024, hop_length=256):
-                out.append((start + a / AUDIO_SAMPLE_RATE, start + b / AUDIO_SAMPLE_RATE))
-        start = end
+def window_sound(waveform: np.ndarray, window, samples_per_frame: int, quiet_db: float | None) -> np.ndarray:
+    """The sound of a :class:`~lipread.pipelines.windows.FrameWindow` (its frames' samples of the block's
+    ``waveform``), quiet outside its real frames: noise at ``quiet_db`` (the block's quiet level), as in
+    the silence of a training clip."""
+    spf = samples_per_frame
+    out = np.zeros((window.end - window.start) * spf, np.float32)
+    lo, hi = window.real_start - window.start, window.real_end - window.start
+    out[lo * spf : hi * spf] = waveform[window.real_start * spf : window.real_end * spf]
+    if quiet_db is not None and (lo > 0 or hi < window.end - window.start):
+        noise = np.random.default_rng(abs(window.start)).normal(0.0, 10 ** (quiet_db / 20), out.shape).astype(np.float32)
+        out[: lo * spf] = noise[: lo * spf]
+        out[hi * spf :] = noise[hi * spf :]
     return out
 
 
@@ -354,7 +477,6 @@ def transcribe(
     word_score: float | None = None,
     device: str = "auto",
     batch_size: int = 4,
-    overlap: float = 0.5,
     decode: DecodeOptions | None = None,
     modality: str = "auto",
     length_norm: float | None = None,
@@ -367,10 +489,10 @@ def transcribe(
     Takes what ``lipread transcribe`` takes: ``model`` (zoo name, checkpoint folder or a loaded model),
     ``decoder`` ("greedy" | "beam"), ``beam_size``, ``lm`` / ``lexicon`` (files, or "grid"), ``lm_weight``,
     ``word_score`` (None: the setting stored with the model), ``device`` (auto | cpu | cuda | cuda:N),
-    ``batch_size`` (windows per model call), ``overlap`` (seconds between fixed windows of a long video),
+    ``batch_size`` (windows per model call),
     ``modality`` (audio-visual models: auto | av | video | audio), ``length_norm`` and ``ctc_weight`` (attention beam search), ``grammar`` ("grid": GRID sentences only).
     """
-    transcriber = Transcriber(model, decode, batch_size=batch_size, overlap=overlap, device=device,
+    transcriber = Transcriber(model, decode, batch_size=batch_size, device=device,
                               modality=modality, decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
                               lm_weight=lm_weight, word_score=word_score, length_norm=length_norm,
                               ctc_weight=ctc_weight, grammar=grammar)

@@ -1,9 +1,15 @@
-"""Splitting long videos into decoding windows and joining the words back.
+"""Long videos: where the utterances are, the windows a model reads them in, and the words each keeps.
 
-A model trained on 3-second GRID clips reads windows of about that length. With audio, windows
-follow voice activity (speech regions, split where they run longer than a window); without
-audio, fixed windows overlap by ``overlap`` seconds and each word is kept by the window whose
-own stretch holds the word's midpoint, so no word is counted twice.
+A model trained on 3-second GRID clips has only ever seen a sentence with a stretch of silence before
+and after it (about 0.55 s before the first word and 1.0 s after the last). A long recording is read
+the same way: a per-frame speech activity (the sound's energy, or the mouth's motion when there is no
+sound; :func:`lipread.audio.activity.speech_activity`, :func:`lipread.face.motion.mouth_activity`) is
+cut into utterances at sentence-length pauses (:func:`utterances`), and each utterance is read in a
+window of the training clips' length placed around it as the training clips place their sentence
+(:func:`context_windows`). A window owns the stretch from the middle of the pause before its
+utterance to the middle of the pause after it; of the words it reads, it keeps those whose midpoint
+lies in what it owns (:func:`keep_owned`), so a neighbour's words seen in the context are not
+written twice. Frames are 25 fps; every function here works in frame indices unless it says seconds.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipread.types import WordSpan
+from lipread.types import VIDEO_FPS, WordSpan
 
 
 @dataclass(frozen=True)
@@ -23,46 +29,114 @@ class Window:
     end: float
     own_start: float
     own_end: float
+    speech: tuple[float, float] | None = None
+    """The utterance (seconds) the window was placed around, when it was found by :func:`utterances`."""
 
 
-def fixed_windows(duration: float, length: float, overlap: float) -> list[Window]:
-    """Windows of ``length`` s stepping by ``length - overlap``; each owns up to the overlap midpoints."""
-    if duration <= length:
-        return [Window(0.0, duration, 0.0, duration)]
-    step = length - overlap
-    if step <= 0:
-        raise ValueError("overlap must be shorter than the window")
-    starts = list(np.arange(0.0, max(duration - length, 0.0) + 1e-9, step))
-    if starts[-1] + length < duration:
-        starts.append(duration - length)
-    wins = []
-    for i, s in enumerate(starts):
-        e = min(s + length, duration)
-        own_s = 0.0 if i == 0 else (s + starts[i - 1] + length) / 2
-        own_e = duration if i == len(starts) - 1 else (starts[i + 1] + e) / 2
-        wins.append(Window(float(s), float(e), float(own_s), float(own_e)))
-    return wins
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How activity becomes utterances (seconds): runs of activity closer than ``bridge`` join, runs
+    shorter than ``min_speech`` are dropped, a pause of ``pause`` or more ends an utterance, and an
+    utterance longer than ``max_speech`` is split at its longest pause (its quietest frame when it has
+    none). ``lead`` is the share of a window's silence placed before its utterance (GRID's clips:
+    0.55 s of the 1.6 s of silence in a 3-s clip)."""
+
+    bridge: float = 0.12
+    min_speech: float = 0.2
+    pause: float = 0.3
+    max_speech: float = 2.6
+    lead: float = 0.35
 
 
-def speech_windows(
-    intervals: list[tuple[float, float]], duration: float, length: float, pad: float = 0.2, min_gap: float = 0.3
-) -> list[Window]:
-    """Windows around speech ``intervals`` (s): close gaps shorter than ``min_gap``, pad both sides,
-    split regions longer than ``length`` into equal parts."""
-    merged: list[list[float]] = []
-    for s, e in sorted(intervals):
-        if merged and s - merged[-1][1] < min_gap:
-            merged[-1][1] = max(merged[-1][1], e)
+def active_runs(active: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) frame runs where ``active`` (T,) bool is True."""
+    padded = np.concatenate([[False], np.asarray(active, dtype=bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def utterances(activity: np.ndarray, threshold: float, config: SegmentConfig | None = None,
+               fps: float = VIDEO_FPS) -> list[tuple[int, int]]:
+    """Utterances, [start, end) frames, in a per-frame ``activity`` (T,) where ``> threshold`` is speech."""
+    cfg = config or SegmentConfig()
+    activity = np.asarray(activity, dtype=np.float64)
+    runs = active_runs(activity > threshold)
+    joined: list[list[int]] = []
+    for a, b in runs:  # close the short gaps inside a word or between two words
+        if joined and a - joined[-1][1] < cfg.bridge * fps:
+            joined[-1][1] = b
         else:
-            merged.append([s, e])
-    wins = []
-    for s, e in merged:
-        s, e = max(0.0, s - pad), min(duration, e + pad)
-        parts = max(1, int(np.ceil((e - s) / length)))
-        edges = np.linspace(s, e, parts + 1)
-        for a, b in zip(edges[:-1], edges[1:]):
-            wins.append(Window(float(a), float(b), float(a), float(b)))
-    return wins
+            joined.append([a, b])
+    runs = [(a, b) for a, b in joined if b - a >= cfg.min_speech * fps]
+    groups: list[list[tuple[int, int]]] = []
+    for run in runs:  # a pause of `pause` or more ends an utterance
+        if groups and run[0] - groups[-1][-1][1] < cfg.pause * fps:
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    out: list[tuple[int, int]] = []
+    for group in groups:
+        out += _split_long(group, activity, cfg.max_speech * fps)
+    return out
+
+
+def _split_long(runs: list[tuple[int, int]], activity: np.ndarray, max_len: float) -> list[tuple[int, int]]:
+    """One utterance made of ``runs``, split at its longest pause (recursively) until none is longer
+    than ``max_len`` frames; a single run that is still too long is cut at its quietest frame."""
+    start, end = runs[0][0], runs[-1][1]
+    if end - start <= max_len:
+        return [(start, end)]
+    if len(runs) > 1:
+        gaps = [runs[i + 1][0] - runs[i][1] for i in range(len(runs) - 1)]
+        i = int(np.argmax(gaps)) + 1
+        return _split_long(runs[:i], activity, max_len) + _split_long(runs[i:], activity, max_len)
+    lo, hi = start + int(max_len // 3), end - int(max_len // 3)
+    cut = lo + int(np.argmin(activity[lo:hi])) if hi > lo else (start + end) // 2
+    return _split_long([(start, cut)], activity, max_len) + _split_long([(cut, end)], activity, max_len)
+
+
+@dataclass(frozen=True)
+class FrameWindow:
+    """One utterance's window in frames of a block: ``[start, end)`` may reach past the block's edges;
+    only ``[real_start, real_end)`` is shown as it is (the utterance and the pauses around it, up to its
+    neighbours' speech), the rest repeats the edge frames (and is quiet in the sound), as the still
+    lead-in and tail of a training clip. It owns ``[own_start, own_end)``."""
+
+    start: int
+    end: int
+    real_start: int
+    real_end: int
+    own_start: int
+    own_end: int
+
+    def frame_index(self) -> np.ndarray:
+        """(end - start,) indices into the block's frames: the real ones, edges repeated outside them."""
+        return np.clip(np.arange(self.start, self.end), self.real_start, self.real_end - 1)
+
+
+def context_windows(utts: list[tuple[int, int]], n_frames: int, length: int, lead: float = 0.35,
+                    own_from: int = 0, own_to: int | None = None, edge: int = 0) -> list[FrameWindow]:
+    """One :class:`FrameWindow` of ``length`` frames per utterance, with ``lead`` of its silence before
+    it (an utterance longer than that gets its own length plus a fifth of a window each side). What is
+    shown stops ``edge`` frames short of the neighbouring utterances and at the block's edges.
+    Consecutive windows own up to the middle of the pause between their utterances; the first owns
+    from ``own_from``, the last up to ``own_to`` (default ``n_frames``)."""
+    own_to = n_frames if own_to is None else own_to
+    out = []
+    for i, (s, e) in enumerate(utts):
+        span = e - s
+        if span + 2 * (length // 5) > length:
+            a, b = s - length // 5, e + length // 5
+        else:
+            a = s - int(round((length - span) * lead))
+            b = a + length
+        prev_end = utts[i - 1][1] + edge if i > 0 else 0
+        next_start = utts[i + 1][0] - edge if i + 1 < len(utts) else n_frames
+        real_a, real_b = max(a, prev_end, 0), min(b, next_start, n_frames)
+        own_a = own_from if i == 0 else (utts[i - 1][1] + s) // 2
+        own_b = own_to if i == len(utts) - 1 else (e + utts[i + 1][0]) // 2
+        out.append(FrameWindow(a, b, min(real_a, s), max(real_b, e), own_a, own_b))
+    return out
 
 
 def keep_owned(words: list[WordSpan], window: Window) -> list[WordSpan]:

@@ -1,39 +1,105 @@
-"""Window planning for long videos."""
+"""Long videos: utterances from an activity signal, windows placed around them, words kept once."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from lipread.pipelines.windows import Window, fixed_windows, keep_owned, speech_windows
+from lipread.audio.activity import adaptive_threshold, frame_energy_db
+from lipread.face.motion import mouth_activity
+from lipread.pipelines.windows import SegmentConfig, Window, active_runs, context_windows, keep_owned, utterances
 from lipread.types import WordSpan
 
 
-def test_short_video_is_one_window():
-    assert fixed_windows(2.5, 3.0, 0.5) == [Window(0.0, 2.5, 0.0, 2.5)]
+def signal(runs, n=400):
+    """An activity of ``n`` frames: 1 inside the ``runs`` ([start, end) frames), 0 elsewhere."""
+    x = np.zeros(n)
+    for a, b in runs:
+        x[a:b] = 1.0
+    return x
 
 
-@pytest.mark.parametrize("duration", [3.1, 7.0, 10.0, 3600.0])
-def test_fixed_windows_cover_and_own_each_instant_once(duration):
-    wins = fixed_windows(duration, 3.0, 0.5)
-    assert wins[0].start == 0.0 and wins[-1].end == pytest.approx(duration)
-    for w in wins:
-        assert w.end - w.start <= 3.0 + 1e-9 and w.start <= w.own_start < w.own_end <= w.end + 1e-9
-    owned = [(w.own_start, w.own_end) for w in wins]
-    assert owned[0][0] == 0.0 and owned[-1][1] == pytest.approx(duration)
-    for (_, e), (s, _) in zip(owned, owned[1:]):
-        assert e == pytest.approx(s)  # the owned stretches tile the video
+def test_active_runs():
+    assert active_runs(np.array([0, 1, 1, 0, 1], bool)) == [(1, 3), (4, 5)]
+    assert active_runs(np.zeros(3, bool)) == []
 
 
-def test_words_in_overlap_are_kept_once():
-    wins = fixed_windows(5.0, 3.0, 1.0)  # [0,3) and [2,5): own [0,2.5) and [2.5,5)
+def test_utterances_bridge_words_and_split_at_pauses():
+    # two words 2 frames apart (bridged), a 4-frame blip (dropped), a 0.2-s pause inside the second
+    # sentence: pauses of `pause` (0.3 s) and more end an utterance
+    x = signal([(10, 30), (32, 50), (80, 84), (120, 150), (155, 180)])
+    assert utterances(x, 0.5) == [(10, 50), (120, 180)]
+    assert utterances(x, 0.5, SegmentConfig(pause=0.2)) == [(10, 50), (120, 150), (155, 180)]
+    assert utterances(x, 0.5, SegmentConfig(pause=2.0)) == [(10, 50), (120, 180)]  # the 2.8 s would pass 2.6
+
+
+def test_a_long_utterance_is_split_at_its_longest_pause():
+    # 4 s of speech with short pauses: cut where the pause is longest, until no part is over max_speech
+    x = signal([(0, 30), (33, 60), (65, 90), (93, 100)], n=100)
+    parts = utterances(x, 0.5, SegmentConfig(pause=1.0, max_speech=2.6))
+    assert parts == [(0, 60), (65, 100)]
+    # one unbroken run longer than max_speech is cut at its quietest frame
+    y = np.ones(200)
+    y[120] = 0.6
+    assert utterances(y, 0.5, SegmentConfig(max_speech=6.0)) == [(0, 120), (120, 200)]
+
+
+def test_context_windows_place_speech_like_a_training_clip():
+    utts = [(100, 140), (150, 190)]
+    wins = context_windows(utts, n_frames=300, length=75, lead=0.35)
+    first, second = wins
+    assert first.end - first.start == 75 and second.end - second.start == 75
+    assert first.start == 100 - round(35 * 0.35)
+    # what is shown stops at the neighbour's speech; the rest repeats the edge frames
+    assert (first.real_start, first.real_end) == (first.start, 150)
+    assert second.real_start == 140
+    idx = first.frame_index()
+    assert len(idx) == 75 and idx.max() == 149 and (idx == 149).sum() == first.end - 149
+    # the two own up to the middle of the pause, and tile [own_from, own_to)
+    assert (first.own_start, first.own_end, second.own_start, second.own_end) == (0, 145, 145, 300)
+
+
+def test_context_windows_reach_past_the_edges_of_the_block():
+    (w,) = context_windows([(2, 30)], n_frames=40, length=75)
+    assert w.start < 0 and w.end > 40 and w.end - w.start == 75
+    idx = w.frame_index()
+    assert idx.min() == 0 and idx.max() == 39  # frames before 0 and after 39 repeat the edges
+    # an utterance longer than a window gets its own length and a fifth of a window each side
+    (w,) = context_windows([(0, 100)], n_frames=200, length=75)
+    assert (w.start, w.end) == (-15, 115)
+
+
+def test_words_seen_by_two_windows_are_kept_once():
+    wins = [Window(0.0, 3.0, 0.0, 2.5), Window(2.0, 5.0, 2.5, 5.0)]
     word = WordSpan("blue", 2.2, 2.6)  # midpoint 2.4: seen by both windows
     kept = [w for win in wins for w in keep_owned([word], win)]
     assert kept == [word]
 
 
-def test_speech_windows_merge_pad_and_split():
-    wins = speech_windows([(1.0, 2.0), (2.1, 3.0), (10.0, 17.0)], duration=20.0, length=3.0)
-    assert wins[0].start == pytest.approx(0.8) and wins[0].end == pytest.approx(3.2)
-    long = wins[1:]
-    assert len(long) == 3 and all(w.end - w.start <= 3.0 for w in long)
-    assert long[0].start == pytest.approx(9.8) and long[-1].end == pytest.approx(17.2)
+def test_frame_energy_and_adaptive_threshold():
+    rng = np.random.default_rng(0)
+    quiet, loud = rng.normal(0, 0.001, 6400), rng.normal(0, 0.3, 6400)
+    db = frame_energy_db(np.concatenate([quiet, loud, quiet]), n_frames=31, samples_per_frame=640)
+    assert db.shape == (31,) and db[30] == -100.0  # past the end of the sound
+    assert db[:10].max() < -50 < -20 < db[10:20].min()
+    threshold = adaptive_threshold(db[:30], min_range=10.0)
+    assert db[:10].max() < threshold < db[10:20].min()
+    assert adaptive_threshold(db[:10], min_range=10.0) is None  # silence only: nothing to cut on
+
+
+def test_mouth_activity_follows_the_lips_not_the_face_size():
+    from lipread.face.geometry import face_geometry
+
+    g = face_geometry()
+    base = np.repeat(g.mean[None] * 100.0, 50, axis=0)
+    lower = [g.names.index(n) for n in ("lower_lip_inner", "lower_lip_bottom")]
+    moving = base.copy()
+    moving[20:30, lower, 1] += 3.0 * np.sin(np.arange(10) * 2.0)[:, None]  # the lower lip moves for 10 frames
+    act = mouth_activity(moving)
+    assert act[22:28].min() > 0 and act[:12].max() == 0 and act[40:].max() == 0
+    # the same face twice as large moves the same in mouth widths
+    assert mouth_activity(moving * 2.0) == pytest.approx(act)
+    # frames without a face count as still
+    valid = np.ones(50, bool)
+    valid[15:35] = False
+    assert mouth_activity(moving, valid).max() == 0
