@@ -7,7 +7,14 @@ import pytest
 
 from lipread.audio.activity import adaptive_threshold, frame_energy_db
 from lipread.face.motion import mouth_activity
-from lipread.pipelines.windows import SegmentConfig, Window, active_runs, context_windows, keep_owned, utterances
+from lipread.pipelines.windows import (
+    SegmentConfig,
+    Window,
+    active_runs,
+    context_windows,
+    keep_owned,
+    utterances,
+)
 from lipread.types import WordSpan
 
 
