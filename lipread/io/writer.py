@@ -80,11 +80,32 @@ class VideoWriter:
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray | Iterable[np.ndarray], fps: float = VIDEO_FPS,
-                codec: str | None = None, options: dict | None = None, rotation: int = 0) -> str:
-    """Write ``frames`` to ``path`` (see :class:`VideoWriter`); returns the path."""
+                codec: str | None = None, options: dict | None = None, rotation: int = 0,
+                audio: np.ndarray | None = None, sample_rate: int = AUDIO_SAMPLE_RATE) -> str:
+    """Write ``frames`` to ``path`` (see :class:`VideoWriter`), with mono float32 ``audio`` (S,) as an AAC
+    track when given; returns the path."""
     with VideoWriter(path, fps, codec, options, rotation) as writer:
+        sound = None if audio is None else writer._container.add_stream("aac", rate=sample_rate, layout="mono")
         writer.write(np.asarray(frames))
+        if sound is not None:
+            data = np.asarray(audio, dtype=np.float32)
+            for i in range(0, len(data), 1024):
+                frame = av_audio_frame(data[i : i + 1024], sample_rate, pts=i)
+                for packet in sound.encode(frame):
+                    writer._container.mux(packet)
+            for packet in sound.encode():
+                writer._container.mux(packet)
     return writer.path
+
+
+def av_audio_frame(samples: np.ndarray, sample_rate: int, pts: int = 0):
+    """A PyAV mono float (fltp) audio frame of ``samples`` (S,), starting at sample ``pts``."""
+    import av
+
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32)[None], format="fltp",
+                                       layout="mono")
+    frame.sample_rate, frame.pts = sample_rate, pts
+    return frame
 
 
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = AUDIO_SAMPLE_RATE,

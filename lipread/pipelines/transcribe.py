@@ -265,9 +265,10 @@ class Transcriber:
         final = modality if read == {modality} else ("audio" if read == {"audio"} else modality)
         transcript = Transcript(path, duration, sorted(self._done, key=lambda s: s.start), model=self.loaded.name,
                                 modality=final)
-        transcript.warnings = self._notes + self._warnings(transcript, self._stats, single)
-        if transcript.warnings:
-            log.warning("%s: may be unlike the model's training data: %s", path, "; ".join(transcript.warnings))
+        domain = self._warnings(transcript, self._stats, single)
+        if domain:
+            log.warning("%s: may be unlike the model's training data: %s", path, "; ".join(domain))
+        transcript.warnings = self._notes + domain
         return transcript
 
     def _front(self, path: str, modality: str, start: float | None = None, end: float | None = None):
@@ -292,7 +293,7 @@ class Transcriber:
             mouth, sound = self._audio_only(path)
             duration = len(mouth) / VIDEO_FPS
             win = Window(0.0, duration, 0.0, duration)
-            self._note_audio_only(path, win)
+            self._note_audio_only(0.0, duration)
             features = compute_features(sound, self.loaded.frontend.audio_features, n_video_frames=len(mouth))
             self._queue(win, mouth, features, "audio")
             return duration
@@ -313,8 +314,9 @@ class Transcriber:
         channels = 1 if self.loaded.frontend.gray else 3
         return np.zeros((n, 1, 1, channels), np.uint8), fit_samples(audio, n)
 
-    def _note_audio_only(self, path: str, win: Window) -> None:
-        self._notes.append(f"no face in {win.start:.2f}-{win.end:.2f}s: read from the sound alone")
+    def _note_audio_only(self, start: float, end: float) -> None:
+        """Say in the transcript where there was no face and the sound alone was read (one stretch a block)."""
+        self._notes.append(f"no face in {start:.2f}-{end:.2f}s: read from the sound alone")
 
     def _read_blocks(self, path: str, duration: float, modality: str, progress) -> None:
         """A long file, ``block_seconds`` at a time (+ ``lookahead`` s so an utterance at a block's end is
@@ -375,7 +377,6 @@ class Transcriber:
                     self._stats.append(mouth_stats(mouth[fw.real_start : fw.real_end]))
                     clip = self.eval_transform(mouth[index], None)[0]
                 else:
-                    self._note_audio_only(path, win)
                     clip = mouth[index]
                 feats = None
                 if read != "video":
@@ -384,6 +385,8 @@ class Transcriber:
                 self._queue(win, clip, feats, read)
                 if progress:
                     progress(min(int(win.own_end), total), total)
+            if result is None:
+                self._note_audio_only(start, start + nxt / fps)
             if progress:
                 progress(total if last else min(int(start + nxt / fps), total), total)
             pos = start + nxt / fps

@@ -23,6 +23,8 @@ from lipread.models.zoo import DEFAULT_MODEL, list_zoo
 from lipread.pipelines.transcribe import Transcriber, load_model
 from lipread.text import Tokenizer
 
+HAS_ZOO = DEFAULT_MODEL in list_zoo()
+
 pytestmark = pytest.mark.grid
 
 
@@ -175,3 +177,48 @@ def test_transcribe_text_equals_evaluate_with_the_zoo_models(name, request):
             assert t.modality == result.condition.get("modality", "video")
     finally:
         tr.close()
+
+
+@pytest.fixture(scope="module")
+def slides_with_sound(grid_clips, tmp_path_factory):
+    """A grey slide (no face) with the sound of one GRID clip (3 s) and of three clips (9 s)."""
+    from lipread.io.audio import read_audio
+    from lipread.io.writer import write_video
+
+    folder = tmp_path_factory.mktemp("slides")
+    slide = np.full((120, 160, 3), 128, np.uint8)
+    slide[50:70, 20:140] = 30  # a bar of "text"
+    out = []
+    for n in (1, 3):
+        sound = np.concatenate([read_audio(p) for p in grid_clips[:n]])
+        frames = np.repeat(slide[None], int(len(sound) / 640), axis=0)
+        out.append(Path(write_video(folder / f"slide{n}.mp4", frames, audio=sound)))
+    return out
+
+
+@pytest.mark.skipif(not HAS_ZOO, reason=f"zoo model {DEFAULT_MODEL} is not in models/")
+def test_no_face_but_sound_reads_the_sound_alone(slides_with_sound, grid_clips, caplog):
+    tr = Transcriber(load_model(DEFAULT_MODEL, "cpu"))
+    heard = Transcriber(tr.loaded, modality="audio")
+    try:
+        with caplog.at_level(logging.WARNING):
+            short, long = (tr.transcribe(p) for p in slides_with_sound)
+        clips = [heard.transcribe(clip).text for clip in grid_clips[:3]]
+    finally:
+        tr.close()
+        heard.close()
+    assert short.modality == long.modality == "audio"
+    assert short.text == clips[0]  # the same reading as the clip's own sound
+    assert [s.text for s in long.segments] == clips  # a sentence at a time, cut at the pauses of the sound
+    assert any("no face" in w and "sound alone" in w for w in short.warnings + long.warnings)
+    assert "reading the sound alone" in caplog.text
+    # asked for the lips, it is the clear no-face error it always was; the CLI exits 1
+    with pytest.raises(NoFaceError):
+        lipread.transcribe(slides_with_sound[0], modality="av", device="cpu")
+    assert main(["transcribe", str(slides_with_sound[0]), "--modality", "video", "-f", "txt", "-o",
+                 str(slides_with_sound[0].parent / "out")]) == 1
+
+
+def test_a_lips_only_model_still_needs_a_face(tiny_model, slides_with_sound):
+    with pytest.raises(NoFaceError):
+        lipread.transcribe(slides_with_sound[0], model=str(tiny_model))
