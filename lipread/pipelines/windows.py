@@ -36,14 +36,18 @@ class Window:
 @dataclass(frozen=True)
 class SegmentConfig:
     """How activity becomes utterances (seconds): runs of activity closer than ``bridge`` join, runs
-    shorter than ``min_speech`` are dropped, a pause of ``pause`` or more ends an utterance, and an
-    utterance longer than ``max_speech`` is split at its longest pause (its quietest frame when it has
-    none). ``lead`` is the share of a window's silence placed before its utterance (GRID's clips:
-    0.55 s of the 1.6 s of silence in a 3-s clip)."""
+    shorter than ``min_speech`` are dropped, a pause of ``pause`` or more ends an utterance, an
+    utterance shorter than ``short`` joins its nearer neighbour when the pause between them is under
+    ``join`` (a closure before a word such as "please" is a pause of its own), and an utterance longer
+    than ``max_speech`` is split at its longest pause (its quietest frame when it has none). ``lead`` is
+    the share of a window's silence placed before its utterance (GRID's clips: 0.55 s of the 1.6 s of
+    silence in a 3-s clip)."""
 
     bridge: float = 0.12
     min_speech: float = 0.2
     pause: float = 0.3
+    short: float = 0.8
+    join: float = 1.0
     max_speech: float = 2.6
     lead: float = 0.35
 
@@ -74,10 +78,36 @@ def utterances(activity: np.ndarray, threshold: float, config: SegmentConfig | N
             groups[-1].append(run)
         else:
             groups.append([run])
+    groups = _join_short(groups, cfg.short * fps, cfg.join * fps, cfg.max_speech * fps)
     out: list[tuple[int, int]] = []
     for group in groups:
         out += _split_long(group, activity, cfg.max_speech * fps)
     return out
+
+
+def _join_short(groups: list[list[tuple[int, int]]], short: float, join: float,
+                max_len: float) -> list[list[tuple[int, int]]]:
+    """Join each utterance (a list of runs) shorter than ``short`` frames to its nearer neighbour when
+    the pause to it is under ``join`` frames and the two together are at most ``max_len`` long."""
+    groups = [list(g) for g in groups]
+    i = 0
+    while i < len(groups):
+        g = groups[i]
+        if g[-1][1] - g[0][0] >= short:
+            i += 1
+            continue
+        gaps = {j: (g[0][0] - groups[j][-1][1] if j < i else groups[j][0][0] - g[-1][1]) for j in (i - 1, i + 1)
+                if 0 <= j < len(groups)}
+        fits = {j: gap for j, gap in gaps.items() if gap < join
+                and max(g[-1][1], groups[j][-1][1]) - min(g[0][0], groups[j][0][0]) <= max_len}
+        if not fits:
+            i += 1
+            continue
+        j = min(fits, key=fits.get)
+        a, b = min(i, j), max(i, j)
+        groups[a:b + 1] = [groups[a] + groups[b]]
+        i = a
+    return groups
 
 
 def _split_long(runs: list[tuple[int, int]], activity: np.ndarray, max_len: float) -> list[tuple[int, int]]:

@@ -110,3 +110,13 @@ def test_mouth_activity_follows_the_lips_not_the_face_size():
     valid = np.ones(50, bool)
     valid[15:35] = False
     assert mouth_activity(moving, valid).max() == 0
+
+
+def test_a_short_utterance_joins_its_nearer_neighbour():
+    # "bin red with a four" (1.0 s), a 0.36-s closure, "please" (0.4 s): one sentence; then 1.6 s later a
+    # lone short word stays alone (too far from any neighbour to join)
+    x = signal([(10, 35), (44, 54), (94, 104)], n=200)
+    assert utterances(x, 0.5) == [(10, 54), (94, 104)]
+    assert utterances(x, 0.5, SegmentConfig(short=0.0)) == [(10, 35), (44, 54), (94, 104)]
+    # never into something longer than max_speech
+    assert utterances(x, 0.5, SegmentConfig(max_speech=1.2)) == [(10, 35), (44, 54), (94, 104)]
