@@ -38,7 +38,8 @@ class FrontEndConfig:
     several are seen; ``smooth_radius`` landmark smoothing (±frames); ``chunk_size`` frames decoded at a
     time (at most ``CHUNK_MB`` of them; decoded in a background thread when ``prefetch``); ``keep_frames_mb``
     the most kept for cropping (only the region around the mouth is kept, see :mod:`lipread.face.roi`;
-    beyond it the video is decoded twice)."""
+    beyond it the video is decoded twice); ``waveform`` keep the sound (``waveform``) even without the features
+    (a long file's pauses are found in it)."""
 
     preset: str = "lipnet"
     gray: bool = False
@@ -51,7 +52,6 @@ class FrontEndConfig:
     prefetch: bool = True
     keep_frames_mb: int = 1024
     waveform: bool = False
-    """Keep the sound (``waveform``) even when ``audio`` (the features) is off."""
 
     def __post_init__(self):
         if isinstance(self.audio_features, dict):
