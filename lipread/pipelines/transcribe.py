@@ -190,23 +190,27 @@ class Transcriber:
         self.domain = self.loaded.config.get("domain")
         """The training domain stored with the model: clips unlike it get warnings."""
 
-    def file_modality(self, path: str) -> str:
+    def file_modality(self, path: str, sound: bool | None = None) -> str:
         """The modality for one file: ``auto`` = av when the model reads sound and the file has an audio
-        track, else video (said in one line); av/audio on a file without sound is a NoAudioError."""
+        track, else video (said in one line); av/audio on a file without sound is a NoAudioError.
+        ``sound``: whether the file has an audio track, when already known (else the file is opened)."""
         from lipread.errors import NoAudioError
-        from lipread.io.audio import has_audio
         from lipread.pipelines.decode import reads_audio
 
+        if sound is None:
+            from lipread.io.audio import has_audio
+
+            sound = has_audio(path)
         listens = reads_audio(self.loaded.model)
         if self.modality == "auto":
             if not listens:
                 return "video"
-            if has_audio(path):
+            if sound:
                 log.info("%s: modality av (the model reads lips and sound, and the file has sound)", path)
                 return "av"
             log.warning("%s: no audio track: reading the lips only (modality video)", path)
             return "video"
-        if self.modality in ("av", "audio") and not has_audio(path):
+        if self.modality in ("av", "audio") and not sound:
             raise NoAudioError(f"--modality {self.modality} needs sound, but the file has no audio track", path,
                                "Use --modality video (or auto) for a silent video.")
         return self.modality
@@ -241,10 +245,10 @@ class Transcriber:
 
         path = os.fspath(path)
         t0 = time.perf_counter()
-        modality = self.file_modality(path)
         info = probe(path)
         duration = info.duration or 0.0
         sound = any(s.type == "audio" for s in info.streams)
+        modality = self.file_modality(path, sound)
         single = duration <= 0 or duration <= self.loaded.window_seconds * 1.2
         # the model's audio features: of the whole file when it is short, else of each window (see window_sound)
         self.frontend.config.audio = modality != "video" and single
