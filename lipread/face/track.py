@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lipread.errors import UsageError
+
 
 def _box(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Centre (2,) and size (sqrt of the bounding-box area) of a landmark set."""
@@ -116,6 +118,14 @@ def box_xywh(points: np.ndarray) -> tuple[float, float, float, float]:
     pts = points.reshape(-1, 2)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     return float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])
+
+
+def check_face_option(value) -> str:
+    """``auto`` | ``largest`` | a face number ``N`` >= 0 (as a string); anything else is a UsageError."""
+    text = str(value).strip().lower()
+    if text in ("auto", "largest") or (text.isdigit() and text == str(int(text))):
+        return text
+    raise UsageError(f"bad face choice {value!r}", fix="Use auto, largest or a face number (0 = leftmost).")
 
 
 def interpolate_missing(landmarks: np.ndarray, valid: np.ndarray) -> np.ndarray:

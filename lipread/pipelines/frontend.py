@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lipread.audio.features import AudioFeatureConfig, compute_features, fit_samples
-from lipread.errors import ConfigError, NoFaceError, UsageError
+from lipread.errors import ConfigError, NoFaceError
 from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
-from lipread.face.track import FaceTracks, box_xywh, interpolate_missing, missing_ranges
+from lipread.face.track import FaceTracks, box_xywh, check_face_option, interpolate_missing, missing_ranges
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
 
@@ -58,7 +58,7 @@ class FrontEndConfig:
     prefetch: bool = True
     keep_frames_mb: int = 1024
     face: str = "auto"
-    sync_max_lag: float = 0.5
+    sync_max_lag: float = 0.6
     sync_correct: float | None = None
 
     def __post_init__(self):
@@ -108,14 +108,6 @@ class FrontEndResult:
     """The correlation of the read face's mouth opening with the sound at ``av_offset``."""
     av_offset_applied: bool = False
     """The sound (``audio_features``/``waveform``) was read shifted by ``av_offset``."""
-
-
-def check_face_option(value) -> str:
-    """``auto`` | ``largest`` | a face number ``N`` >= 0 (as a string); anything else is a UsageError."""
-    text = str(value).strip().lower()
-    if text in ("auto", "largest") or (text.isdigit() and text == str(int(text))):
-        return text
-    raise UsageError(f"bad face choice {value!r}", fix="Use auto, largest or a face number (0 = leftmost).")
 
 
 class FrontEnd:
