@@ -227,22 +227,37 @@ def choose_face(openings: np.ndarray, predicted: np.ndarray | None, max_lag: int
     where the best face correlates most over all T frames; then in windows of ``window`` frames every
     ``hop`` frames each face's correlation at that lag is its score. Without sound (``predicted`` None)
     a face's score is :func:`motion_score`. A window is *clear* when its best face leads the next by
-    ``margin`` (in motion, by a factor 1 + ``margin`` ... 2); the first clear window's face is read from the
+    ``margin`` (in motion, by a factor 1 + ``margin``); the first clear window's face is read from the
     start, and the choice switches only where another face is clear in two windows running (one sentence
-    is read from one face). Ranges of ``window`` frames or less are one window.
+    is read from one face), half a hop before the centre of the first of them. Ranges of ``window``
+    frames or less are one window. The offset is estimated on the longest stretch, from its face (the
+    stretches are chosen again at that lag when it differs from the first); None where its correlation is
+    under ``MIN_OFFSET_CORR``.
     """
     k, n = openings.shape
     if k == 1:
         return Choice([Stretch(0, n, 0, "only face")])
-    offset = offset_corr = None
-    lag = 0
-    if predicted is not None:
-        curves = sync_scores(openings, predicted, max_lag)  # (K, L)
-        face, li = np.unravel_index(int(np.argmax(curves)), curves.shape)
-        lag = int(li) - max_lag
-        offset, offset_corr = estimate_offset(openings[face], predicted, max_lag, fps)
-        if offset_corr < MIN_OFFSET_CORR:
-            offset = None
+    if predicted is None:
+        return Choice(_stretches(openings, None, 0, window, hop, margin))
+    curves = sync_scores(openings, predicted, max_lag)  # (K, L)
+    lag = int(np.unravel_index(int(np.argmax(curves)), curves.shape)[1]) - max_lag
+    for _ in range(2):  # the lag of the best face over all frames; again at the lag its longest stretch shows
+        stretches = _stretches(openings, predicted, lag, window, hop, margin)
+        longest = max(stretches, key=lambda s: s.end - s.start)
+        a, b = longest.start, longest.end
+        offset, corr = estimate_offset(openings[longest.face, a:b], predicted[a:b], max_lag, fps)
+        if int(round(offset * fps)) == lag or corr < MIN_OFFSET_CORR:
+            break
+        lag = int(round(offset * fps))
+    if corr < MIN_OFFSET_CORR:
+        return Choice(stretches)
+    return Choice(stretches, offset, corr)
+
+
+def _stretches(openings: np.ndarray, predicted: np.ndarray | None, lag: int, window: int, hop: int,
+               margin: float) -> list[Stretch]:
+    """:func:`choose_face`'s stretches with the sound (if any) taken ``lag`` frames late."""
+    n = openings.shape[1]
 
     def scores(a: int, b: int) -> np.ndarray:
         if predicted is None:
@@ -268,8 +283,8 @@ def choose_face(openings: np.ndarray, predicted: np.ndarray | None, max_lag: int
     if first is None:  # never clear: the best face over the whole range
         s = scores(0, n)
         cur = int(np.argmax(s))
-        return Choice([Stretch(0, n, cur, _reason(predicted, float(np.sort(s)[-1]), float(np.sort(s)[-2]),
-                                                   clear=False), float(s[cur]))], offset, offset_corr)
+        return [Stretch(0, n, cur, _reason(predicted, float(np.sort(s)[-1]), float(np.sort(s)[-2]), clear=False),
+                        float(s[cur]))]
     cur, cuts = first[1], [(0, first[1])]
     for i in range(1, len(wins)):
         f = wins[i][1]
@@ -283,7 +298,7 @@ def choose_face(openings: np.ndarray, predicted: np.ndarray | None, max_lag: int
         best = float(np.mean([w[2] for w in inside]))
         second = float(np.mean([w[3] for w in inside]))
         stretches.append(Stretch(a, b, f, _reason(predicted, best, second), best))
-    return Choice(stretches, offset, offset_corr)
+    return stretches
 
 
 def _reason(predicted, best: float, second: float, clear: bool = True) -> str:
