@@ -71,6 +71,9 @@ class Segment:
     end: float
     text: str
     words: list[WordSpan] = field(default_factory=list)
+    face: dict | None = None
+    """The face read for this segment when the video shows several or was asked for: ``id`` (faces are
+    numbered left to right as first seen), ``box`` (x, y, w, h) pixels, ``reason``; None when unknown."""
 
     @property
     def confidence(self) -> float | None:
@@ -90,6 +93,11 @@ class Transcript:
     """Why this output may not be trustworthy (e.g. the clip is unlike the model's training data)."""
     modality: str = "video"
     """What the model read: av (lips and sound), video (lips only) or audio (sound only)."""
+    faces: list[dict] = field(default_factory=list)
+    """The faces seen (``id``, ``box`` (x, y, w, h) pixels, ``frames``), in the stretch that showed the most."""
+    av_offset: float | None = None
+    """How late the sound is against the lips (seconds, negative: early), from their synchrony; None when
+    there is no sound or the estimate is unreliable."""
 
     @property
     def confidence(self) -> float | None:

@@ -8,6 +8,7 @@ import os
 import click
 
 from lipread.cli._common import CONTEXT, OUTPUT_DIR_HELP, batch_result, check_unique_stems
+from lipread.cli.transcribe import face_option
 
 log = logging.getLogger("lipread.cli.crop")
 
@@ -24,12 +25,14 @@ log = logging.getLogger("lipread.cli.crop")
               help="Landmark backend (mediapipe falls back to opencv on a video where it finds no face).")
 @click.option("--format", "fmt", default="mkv", type=click.Choice(["mkv", "mp4"]),
               help="mkv: FFV1 lossless; mp4: H.264 CRF 0 (lossless YUV 4:4:4).")
-def command(videos, output_dir, preset, gray, overlay, landmarks, fmt):
+@face_option()
+def command(videos, output_dir, preset, gray, overlay, landmarks, fmt, face):
     """Crop stable mouth regions from VIDEO files.
 
     For each VIDEO writes <name>.<format> (the mouth clip at 25 fps) and <name>.npz with
     `landmarks` (T, N, 2) source pixels, `valid` (T,) face found, `transforms` (T, 2, 3) source->crop,
-    plus `fps`, `start`, `frame_size`, `preset`, `backend`. A bad file is reported and the rest go on.
+    `face` (T,) the face read per frame, plus `fps`, `start`, `frame_size`, `preset`, `backend`, `faces_json`
+    (every face's id and box) and `face_choice_json` (which face was read where, and why). A bad file is reported and the rest go on.
     """
     from lipread.io.output import ensure_output_dir
 
@@ -42,7 +45,7 @@ def command(videos, output_dir, preset, gray, overlay, landmarks, fmt):
     from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
     from lipread.progress import progress_bar
 
-    front = FrontEnd(FrontEndConfig(preset=preset, gray=gray, landmarks=landmarks))
+    front = FrontEnd(FrontEndConfig(preset=preset, gray=gray, landmarks=landmarks, face=face))
     failures: dict[str, str] = {}
     with logging_redirect_tqdm(), progress_bar(videos, desc="crop", unit="file", disable=len(videos) < 2,
                                                position=0) as files:
@@ -59,6 +62,8 @@ def command(videos, output_dir, preset, gray, overlay, landmarks, fmt):
 
 
 def _crop_one(front, path: str, output_dir: str, fmt: str, overlay: bool) -> None:
+    import json
+
     import numpy as np
 
     from lipread.io.probe import probe
@@ -76,7 +81,8 @@ def _crop_one(front, path: str, output_dir: str, fmt: str, overlay: bool) -> Non
     np.savez_compressed(
         f"{stem}.npz", landmarks=result.landmarks, valid=result.valid, transforms=result.transforms,
         fps=result.fps, start=result.start, frame_size=np.array(result.frame_size), preset=front.config.preset,
-        backend=result.backend)
+        backend=result.backend, face=result.face, faces_json=json.dumps(result.faces),
+        face_choice_json=json.dumps(result.face_choice))
     if overlay:
         from lipread.face.overlay import draw_overlay
         from lipread.io.video import iter_video_chunks

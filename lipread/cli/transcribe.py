@@ -21,6 +21,24 @@ log = logging.getLogger("lipread.transcribe")
 
 FORMATS = ["txt", "srt", "vtt", "json"]
 
+FACE_HELP = ("Which face to read when several are seen: auto (the one whose mouth moves with the sound; without "
+             "sound the one whose mouth moves most), largest, or N (0 = the leftmost face when first seen).")
+
+
+def _check_face(ctx, param, value):
+    from lipread.errors import UsageError
+    from lipread.face.track import check_face_option
+
+    try:
+        return check_face_option(value)
+    except UsageError as exc:
+        raise click.BadParameter(f"{value!r}: use auto, largest or a face number (0 = leftmost)") from exc
+
+
+def face_option():
+    return click.option("--face", metavar="auto|largest|N", default="auto", show_default=True, callback=_check_face,
+                        help=FACE_HELP)
+
 
 @click.command("transcribe", context_settings=CONTEXT, short_help="Text and subtitles (with word times) from videos.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -34,8 +52,9 @@ FORMATS = ["txt", "srt", "vtt", "json"]
 @click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
 @click.option("--batch-size", type=click.IntRange(min=1), default=4, help="Windows of a long video per model call.")
 @modality_option(" and the video has an audio track")
+@face_option()
 def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average,
-            length_norm, ctc_weight, grammar, word_timing, device, batch_size, modality):
+            length_norm, ctc_weight, grammar, word_timing, device, batch_size, modality, face):
     """Transcribe VIDEO files: text and subtitles with word times.
 
     The default model (models/wlas-grid-s1) reads GRID-grammar sentences of GRID speaker 1: lips and sound
@@ -65,7 +84,7 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
                                     lm_weight=lm_weight, word_score=word_score,
                                     flip_average=flip_average, length_norm=length_norm,
                                     ctc_weight=ctc_weight, grammar=grammar, word_timing=word_timing)
-    transcriber = Transcriber(loaded, options, batch_size=batch_size, modality=modality)
+    transcriber = Transcriber(loaded, options, batch_size=batch_size, modality=modality, face=face)
     log.info("model %s (%s) on %s; %s decoder%s", model, loaded.path, loaded.device, options.decoder,
              f" (beam {options.beam_size}, LM {options.lm or 'none'}, lexicon {options.lexicon or 'none'})"
              if options.decoder == "beam" else "")

@@ -1,6 +1,7 @@
 """The front end: video file -> stable mouth crops (+ optional audio features).
 
-decode (PyAV, 25 fps, chunks) -> landmarks (mediapipe tracking; opencv fallback) -> one speaker
+decode (PyAV, 25 fps, chunks) -> landmarks (mediapipe tracking; opencv fallback) -> every face tracked
+-> the speaker chosen (with 2+ faces: the face whose mouth moves with the sound, see :mod:`lipread.face.sync`)
 -> fill missed frames -> smooth ±6 frames -> similarity-align to the mean face -> warp crops.
 
 Legend: T frames at 25 fps, N landmarks, H/W crop size, C channels (3 RGB or 1 gray), F features.
@@ -20,7 +21,7 @@ from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
-from lipread.face.track import SpeakerTracker, interpolate_missing, missing_ranges
+from lipread.face.track import FaceTracks, box_xywh, check_face_option, interpolate_missing, missing_ranges
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
 
@@ -39,7 +40,13 @@ class FrontEndConfig:
     time (at most ``CHUNK_MB`` of them; decoded in a background thread when ``prefetch``); ``keep_frames_mb``
     the most kept for cropping (only the region around the mouth is kept, see :mod:`lipread.face.roi`;
     beyond it the video is decoded twice); ``waveform`` keep the sound (``waveform``) even without the features
-    (a long file's pauses are found in it)."""
+    (a long file's pauses are found in it).
+
+    ``face`` which face is read when several are seen: ``auto`` (the one whose mouth moves with the sound,
+    or without sound the one whose mouth moves most; stretches of a long range may switch when speakers take
+    turns), ``largest`` (the largest face throughout), or ``"N"`` (the N-th face, numbered left to right as
+    first seen). ``sync_max_lag`` the largest audio/video offset looked for (seconds); ``sync_correct``
+    read the sound shifted by the estimated offset when it is at least this many seconds (None: never)."""
 
     preset: str = "lipnet"
     gray: bool = False
@@ -52,8 +59,12 @@ class FrontEndConfig:
     prefetch: bool = True
     keep_frames_mb: int = 1024
     waveform: bool = False
+    face: str = "auto"
+    sync_max_lag: float = 0.6
+    sync_correct: float | None = None
 
     def __post_init__(self):
+        self.face = check_face_option(self.face)
         if isinstance(self.audio_features, dict):
             self.audio_features = AudioFeatureConfig(**self.audio_features)
         if self.preset not in PRESETS:
@@ -84,6 +95,21 @@ class FrontEndResult:
     frame_size: tuple[int, int] = (0, 0)
     report: DecodeReport | None = None
     waveform: np.ndarray | None = None
+    faces: list[dict] = field(default_factory=list)
+    """Every face tracked (short-lived detections dropped): ``{"id", "box": (x, y, w, h) source pixels over
+    the range, "frames": frames seen}``; ids 0, 1, ... count left to right as first seen."""
+    face: np.ndarray | None = None
+    """(T,) int the id of the face read in each frame."""
+    face_choice: list[dict] = field(default_factory=list)
+    """Stretches of frames read from one face: ``{"start", "end" (seconds in the source), "face" (id),
+    "reason" (e.g. "sync with sound 0.62 vs 0.11", "only face", "largest", "--face 1"), "score"}``."""
+    av_offset: float | None = None
+    """The sound's offset against the lips in seconds, positive = sound late (estimated from the read face's
+    mouth motion; None without sound, or where the estimate is unreliable or was not made)."""
+    av_offset_corr: float | None = None
+    """The correlation of the read face's mouth opening with the sound at ``av_offset``."""
+    av_offset_applied: bool = False
+    """The sound (``audio_features``/``waveform``) was read shifted by ``av_offset``."""
 
 
 class FrontEnd:
@@ -104,27 +130,23 @@ class FrontEnd:
 
     def _landmarks(self, path, start, end, backend: LandmarkBackend, report: DecodeReport, keep: bool,
                    progress=None):
-        """Pass 1: decode and find one speaker's landmarks. Returns (landmarks, valid, kept|None, size, t0);
-        ``kept`` is a :class:`RegionStore` of the parts of the frames the crops need."""
+        """Pass 1: decode and track every face's landmarks. Returns (tracks, kept|None, size, t0);
+        ``tracks`` a :class:`FaceTracks`, ``kept`` a :class:`RegionStore` of the parts of the frames the crops
+        of any face need."""
         backend.reset()
         tracker = None
-        points, valid = [], []
         kept: RegionStore | None = None
         region = None
         limit = self.config.keep_frames_mb * 2**20
-        n = self.geometry.n_points
         t0 = None
         chunks = iter_video_chunks(path, self.config.chunk_size, start, end, report=report, chunk_mb=CHUNK_MB)
         for chunk in prefetch(chunks) if self.config.prefetch else chunks:
             if tracker is None:
                 h, w = chunk.frames.shape[1:3]
-                tracker = SpeakerTracker((w, h))
+                tracker = FaceTracks()
                 t0 = float(chunk.times[0])
                 kept = RegionStore((w, h)) if keep else None
-            picks = [tracker.update(faces) for faces in backend.detect(chunk.frames)]
-            for pick in picks:
-                valid.append(pick is not None)
-                points.append(pick if pick is not None else np.zeros((n, 2), np.float32))
+            picks = [p for faces in backend.detect(chunk.frames) for p in tracker.update(faces).values()]
             if progress is not None:
                 progress(len(chunk.frames))
             if kept is not None:
@@ -132,7 +154,7 @@ class FrontEnd:
                 region = chunk_region(picks, (w, h), self.geometry, self.preset) or region
                 kept.add(chunk.frames, region)
                 kept = kept if kept.nbytes <= limit else None
-        return np.stack(points), np.array(valid, dtype=bool), kept, (w, h), t0
+        return tracker, kept, (w, h), t0
 
     def process(self, path: str | os.PathLike, start: float | None = None, end: float | None = None,
                 progress=None) -> FrontEndResult:
@@ -144,36 +166,115 @@ class FrontEnd:
         cfg = self.config
         report = DecodeReport(path)
         backend = self.backend
-        landmarks, valid, kept, size, t0 = self._landmarks(path, start, end, backend, report, True, progress)
-        if not valid.any() and backend.name != "opencv":
+        tracks, kept, size, t0 = self._landmarks(path, start, end, backend, report, True, progress)
+        if not tracks.found.any() and backend.name != "opencv":
             log.info("%s: %s found no face; trying the opencv backend", path, backend.name)
             if self._fallback is None:
                 self._fallback = create_backend("opencv")
             backend = self._fallback
-            landmarks, valid, _, size, t0 = self._landmarks(path, start, end, backend, DecodeReport(path), False)
-        if not valid.any():
-            raise NoFaceError(f"no face found in any of {len(valid)} frames", path,
+            tracks, _, size, t0 = self._landmarks(path, start, end, backend, DecodeReport(path), False)
+        found = tracks.found  # (K, T)
+        n = found.shape[1]
+        if not found.any():
+            raise NoFaceError(f"no face found in any of {n} frames", path,
                               "Use a video where the speaker's face is visible and frontal.")
+        keep = self._lasting(found)
+        found, points = found[keep], tracks.points(self.geometry.n_points)[keep]  # (K, T), (K, T, N, 2)
+        filled = np.stack([interpolate_missing(p, f) for p, f in zip(points, found)])
+        faces = [{"id": i, "box": tuple(round(v, 1) for v in box_xywh(p[f])), "frames": int(f.sum())}
+                 for i, (p, f) in enumerate(zip(points, found))]
+        audio_at = t0 if start is not None else None
+        audio_end = None if end is None else (t0 or 0.0) + n / VIDEO_FPS
+        choice, audio = self._choose(path, filled, found, audio_at, audio_end)
+        chosen = choice.per_frame(n)  # face ids: indices into the kept tracks
+        valid = found[chosen, np.arange(n)]
         if not valid.all():
             ranges = ", ".join(f"{a:.2f}-{b:.2f}s" for a, b in missing_ranges(valid, VIDEO_FPS))
             log.warning("%s: no face in %d of %d frames (%s); filled by interpolation",
                         path, int((~valid).sum()), len(valid), ranges)
-        filled = interpolate_missing(landmarks, valid)
-        transforms = crop_transforms(filled, self.geometry, self.preset, cfg.smooth_radius)
+        landmarks = filled[chosen, np.arange(n)]
+        transforms = np.empty((n, 2, 3), np.float32)
+        for k in np.unique(chosen):  # each face smoothed on its own, so a switch does not blend two faces
+            transforms[chosen == k] = crop_transforms(filled[k], self.geometry, self.preset, cfg.smooth_radius)[chosen == k]
         mouth = self._crops(path, start, end, kept, transforms)
         features = waveform = None
+        applied = False
         if cfg.audio or cfg.waveform:
             from lipread.io.audio import read_audio
 
-            audio = read_audio(path, start=t0 if start is not None else None,
-                               end=None if end is None else t0 + len(valid) / VIDEO_FPS)
+            shift = choice.offset if (choice.offset is not None and cfg.sync_correct is not None
+                                      and abs(choice.offset) >= cfg.sync_correct) else 0.0
+            if shift:
+                applied = True
+                log.info("%s: the sound is %.0f ms %s; read shifted to match the lips", path, abs(shift) * 1000,
+                         "late" if shift > 0 else "early")
+                audio = read_audio(path, start=(audio_at or 0.0) + shift,
+                                   end=None if audio_end is None else audio_end + shift)
+            elif audio is None:
+                audio = read_audio(path, start=audio_at, end=audio_end)
             if cfg.audio:
-                features = compute_features(audio, cfg.audio_features, n_video_frames=len(valid))
-            waveform = fit_samples(audio, len(valid))
-        return FrontEndResult(path=path, mouth=mouth, valid=valid, landmarks=filled.astype(np.float32),
+                features = compute_features(audio, cfg.audio_features, n_video_frames=n)
+            waveform = fit_samples(audio, n)
+        face_choice = [{"start": round((t0 or 0.0) + st.start / VIDEO_FPS, 3),
+                        "end": round((t0 or 0.0) + st.end / VIDEO_FPS, 3), "face": st.face,
+                        "reason": st.reason, "score": None if st.score is None else round(st.score, 3)}
+                       for st in choice.stretches]
+        if len(faces) > 1:
+            log.info("%s: %d faces; read %s", path, len(faces),
+                     "; ".join(f"face {c['face']} {c['start']:.2f}-{c['end']:.2f}s ({c['reason']})" for c in face_choice))
+        return FrontEndResult(path=path, mouth=mouth, valid=valid, landmarks=landmarks.astype(np.float32),
                               transforms=transforms, audio_features=features, fps=VIDEO_FPS, start=t0 or 0.0,
-                              duration=len(valid) / VIDEO_FPS, backend=backend.name, frame_size=size,
-                              report=report, waveform=waveform)
+                              duration=n / VIDEO_FPS, backend=backend.name, frame_size=size,
+                              report=report, waveform=waveform, faces=faces, face=chosen, face_choice=face_choice,
+                              av_offset=choice.offset, av_offset_corr=choice.offset_corr, av_offset_applied=applied)
+
+    @staticmethod
+    def _lasting(found: np.ndarray) -> np.ndarray:
+        """Indices of the tracks seen long enough to count as faces (a tenth of the frames, at least 3);
+        the longest one when none is."""
+        seen = found.sum(axis=1)
+        keep = np.flatnonzero(seen >= max(3, 0.1 * found.shape[1]))
+        return keep if len(keep) else np.array([int(np.argmax(seen))])
+
+    def _choose(self, path, filled, found, audio_at, audio_end):
+        """Which face to read where: a :class:`~lipread.face.sync.Choice` over the kept tracks, and the sound of
+        the range when it was read for the choice (else None)."""
+        from lipread.face.sync import (
+            Choice,
+            Stretch,
+            choose_face,
+            estimate_offset,
+            mouth_opening,
+            predicted_opening,
+        )
+
+        cfg = self.config
+        k, n = found.shape
+        want = cfg.face
+        if want.isdigit() and k > 1:
+            if int(want) < k:
+                return Choice([Stretch(0, n, int(want), f"--face {want}")]), None
+            log.warning("%s: --face %s but only %d faces are seen here (0-%d); choosing automatically", path, want,
+                        k, k - 1)
+        if want == "largest" and k > 1:
+            sizes = [np.median([np.sqrt(max(np.ptp(p[:, 0]) * np.ptp(p[:, 1]), 0.0)) for p in f[s]])
+                     for f, s in zip(filled, found)]
+            return Choice([Stretch(0, n, int(np.argmax(sizes)), "largest")]), None
+        if k == 1 and not (cfg.audio or cfg.waveform):
+            return Choice([Stretch(0, n, 0, "only face")]), None  # no sound to read: no cost
+        from lipread.io.audio import has_audio, read_audio
+
+        openings = np.stack([mouth_opening(f, self.geometry) for f in filled])
+        if not has_audio(path):
+            return choose_face(openings, None), None
+        audio = read_audio(path, start=audio_at, end=audio_end)
+        predicted = predicted_opening(audio, n)
+        lag = max(1, int(round(cfg.sync_max_lag * VIDEO_FPS)))
+        if k == 1:
+            offset, corr = estimate_offset(openings[0], predicted, lag)
+            ok = corr >= 0.3
+            return Choice([Stretch(0, n, 0, "only face")], offset if ok else None, corr if ok else None), audio
+        return choose_face(openings, predicted, max_lag=lag), audio
 
     def _crops(self, path, start, end, kept: RegionStore | None, transforms) -> np.ndarray:
         """Pass 2: warp crops from the kept regions; frames whose crop is not inside its kept region

@@ -152,7 +152,7 @@ class Transcriber:
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
                  batch_size: int = 4, block_seconds: float = 60.0, device: str = "auto", modality: str = "auto",
-                 context: str = "still",
+                 context: str = "still", face: str = "auto",
                  **decode_overrides: Any):
         from lipread.data.augment import VideoAugment, augment_config
         from lipread.errors import UsageError
@@ -179,7 +179,10 @@ class Transcriber:
         else:
             check_ctc_options(self.options)
             self.decoder = self.options.build(self.loaded.tokenizer)
+        from lipread.face.track import check_face_option
+
         self.frontend = FrontEnd(self.loaded.frontend)
+        self.frontend.config.face = check_face_option(face)
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
         self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
         self.batch_size, self.block_seconds = int(batch_size), float(block_seconds)
@@ -259,6 +262,8 @@ class Transcriber:
         self._done: list[Segment] = []
         self._notes: list[str] = []
         self._read_modalities: list[tuple[Window, str]] = []
+        self._faces: list[dict] = []
+        self._offsets: list[float] = []
         self.times.add("plan", t0)
         if single:
             duration = self._read_whole(path, modality)
@@ -268,7 +273,8 @@ class Transcriber:
         read = {m for _, m in self._read_modalities} or {modality}
         final = modality if read == {modality} else ("audio" if read == {"audio"} else modality)
         transcript = Transcript(path, duration, sorted(self._done, key=lambda s: s.start), model=self.loaded.name,
-                                modality=final)
+                                modality=final, faces=self._faces,
+                                av_offset=round(float(np.median(self._offsets)), 3) if self._offsets else None)
         domain = self._warnings(transcript, self._stats, single)
         if domain:
             log.warning("%s: may be unlike the model's training data: %s", path, "; ".join(domain))
@@ -302,10 +308,23 @@ class Transcriber:
             self._queue(win, mouth, features, "audio")
             return duration
         self.times.add("frontend", t0)
-        win = Window(0.0, result.duration, 0.0, result.duration)
+        win = Window(0.0, result.duration, 0.0, result.duration, face=self._face_read(result, result.duration / 2))
         self._stats.append(mouth_stats(result.mouth))
         self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features, read)
         return result.duration
+
+    def _face_read(self, result, at: float) -> dict | None:
+        """The face ``result`` read at ``at`` seconds (id, box, reason) when it saw several faces or was told
+        which to read, else None; keeps the file's faces and the sound's offset for the transcript."""
+        if len(result.faces) > len(self._faces):
+            self._faces = [dict(f, box=list(f["box"])) for f in result.faces]
+        if result.av_offset is not None:
+            self._offsets.append(float(result.av_offset))
+        if len(result.faces) < 2 and self.frontend.config.face == "auto":
+            return None
+        stretch = next((c for c in result.face_choice if c["start"] <= at < c["end"]), result.face_choice[-1])
+        box = next(f["box"] for f in result.faces if f["id"] == stretch["face"])
+        return {"id": stretch["face"], "box": list(box), "reason": stretch["reason"]}
 
     def _audio_only(self, path: str, start: float | None = None, end: float | None = None):
         """(placeholder mouth (T, 1, 1, C), sound (S,) of T frames) of a stretch read from the sound alone."""
@@ -375,7 +394,8 @@ class Transcriber:
                                                                        frame_energy_db(waveform, n, spf), 10))
             for (s, e), fw in zip(kept, windows):
                 win = Window(start + fw.start / fps, start + fw.end / fps, start + fw.own_start / fps,
-                             start + fw.own_end / fps, speech=(start + s / fps, start + e / fps))
+                             start + fw.own_end / fps, speech=(start + s / fps, start + e / fps),
+                             face=None if result is None else self._face_read(result, start + (s + e) / 2 / fps))
                 index = fw.frame_index()
                 if result is not None:
                     self._stats.append(mouth_stats(mouth[fw.real_start : fw.real_end]))
@@ -450,7 +470,7 @@ class Transcriber:
                 start, end = max(start, first - SEGMENT_MARGIN), min(end, last + SEGMENT_MARGIN)
                 for w in words:  # a word timed into the window's still context stays inside its segment
                     w.start, w.end = min(max(w.start, start), end), max(min(w.end, end), start)
-            segments.append(Segment(round(start, 3), round(end, 3), text, words))
+            segments.append(Segment(round(start, 3), round(end, 3), text, words, face=win.face))
         return segments
 
     def close(self) -> None:
@@ -489,6 +509,7 @@ def transcribe(
     length_norm: float | None = None,
     ctc_weight: float | None = None,
     grammar: str | None = None,
+    face: str = "auto",
 ) -> Transcript:
     """Transcribe one video: ``lipread.transcribe("clip.mp4")`` with the default zoo model (``wlas-grid-s1``:
     lips and sound when the video has sound, else the lips alone).
@@ -497,9 +518,11 @@ def transcribe(
     ``decoder`` ("greedy" | "beam"), ``beam_size``, ``lm`` / ``lexicon`` (files, or "grid"), ``lm_weight``,
     ``word_score`` (None: the setting stored with the model), ``device`` (auto | cpu | cuda | cuda:N),
     ``batch_size`` (windows per model call),
-    ``modality`` (audio-visual models: auto | av | video | audio), ``length_norm`` and ``ctc_weight`` (attention beam search), ``grammar`` ("grid": GRID sentences only).
+    ``modality`` (audio-visual models: auto | av | video | audio), ``length_norm`` and ``ctc_weight`` (attention beam search), ``grammar`` ("grid": GRID sentences only),
+    ``face`` (which face to read when several are seen: "auto" (the one whose mouth moves with the sound),
+    "largest" or "N", numbered left to right).
     """
-    transcriber = Transcriber(model, decode, batch_size=batch_size, device=device,
+    transcriber = Transcriber(model, decode, batch_size=batch_size, device=device, face=face,
                               modality=modality, decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon,
                               lm_weight=lm_weight, word_score=word_score, length_norm=length_norm,
                               ctc_weight=ctc_weight, grammar=grammar)

@@ -31,6 +31,8 @@ class Window:
     own_end: float
     speech: tuple[float, float] | None = None
     """The utterance (seconds) the window was placed around, when it was found by :func:`utterances`."""
+    face: dict | None = None
+    """The face it reads (see :attr:`lipread.types.Segment.face`)."""
 
 
 @dataclass(frozen=True)

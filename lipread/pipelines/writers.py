@@ -148,6 +148,8 @@ class JsonWriter(Writer):
             "text": transcript.text,
             "confidence": transcript.confidence,
             "warnings": list(transcript.warnings),
+            "faces": list(transcript.faces),
+            "av_offset": transcript.av_offset,
             "segments": [{"id": i, **asdict(s), "confidence": s.confidence}
                          for i, s in enumerate(output_segments(transcript))],
         }
