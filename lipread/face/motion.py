@@ -8,19 +8,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from lipread.face.geometry import face_geometry
+from lipread.face.geometry import FaceGeometry, face_geometry
+
+INNER_PAIRS = (("upper_lip_inner", "lower_lip_inner"), ("inner_lip_82", "inner_lip_87"),
+               ("inner_lip_312", "inner_lip_317"), ("inner_lip_81", "inner_lip_178"),
+               ("inner_lip_311", "inner_lip_402"))
+"""Upper/lower inner-lip points facing each other (the mean face's inner lip, centre outwards)."""
+
+
+def mouth_opening(landmarks: np.ndarray, geometry: FaceGeometry | None = None) -> np.ndarray:
+    """(T,) inner-lip gap (the mean of the :data:`INNER_PAIRS` distances) over mouth width of ``landmarks``
+    (T, N, 2)."""
+    idx = (geometry or face_geometry()).names.index
+    pts = np.asarray(landmarks, dtype=np.float64)
+    up = pts[:, [idx(a) for a, _ in INNER_PAIRS]]
+    lo = pts[:, [idx(b) for _, b in INNER_PAIRS]]
+    gap = np.linalg.norm(up - lo, axis=2).mean(axis=1)
+    return gap / _mouth_width(pts, idx)
+
+
+def _mouth_width(pts: np.ndarray, idx) -> np.ndarray:
+    return np.maximum(np.linalg.norm(pts[:, idx("mouth_left")] - pts[:, idx("mouth_right")], axis=1), 1e-6)
 
 
 def mouth_openings(landmarks: np.ndarray) -> np.ndarray:
-    """(T, N, 2) -> (T, 2): the inner and outer lip openings (upper to lower lip), in mouth widths."""
-    names = face_geometry().names
-    i = {n: names.index(n) for n in ("upper_lip_inner", "lower_lip_inner", "upper_lip_top", "lower_lip_bottom",
-                                     "mouth_left", "mouth_right")}
-    width = np.linalg.norm(landmarks[:, i["mouth_left"]] - landmarks[:, i["mouth_right"]], axis=-1)
-    width = np.maximum(width, 1e-6)
-    inner = np.linalg.norm(landmarks[:, i["upper_lip_inner"]] - landmarks[:, i["lower_lip_inner"]], axis=-1)
-    outer = np.linalg.norm(landmarks[:, i["upper_lip_top"]] - landmarks[:, i["lower_lip_bottom"]], axis=-1)
-    return np.stack([inner / width, outer / width], axis=1)
+    """(T, N, 2) -> (T, 2): the inner (:func:`mouth_opening`) and outer lip openings (upper to lower lip),
+    in mouth widths."""
+    idx = face_geometry().names.index
+    pts = np.asarray(landmarks, dtype=np.float64)
+    outer = np.linalg.norm(pts[:, idx("upper_lip_top")] - pts[:, idx("lower_lip_bottom")], axis=-1)
+    return np.stack([mouth_opening(pts), outer / _mouth_width(pts, idx)], axis=1)
 
 
 def mouth_activity(landmarks: np.ndarray, valid: np.ndarray | None = None, smooth: int = 7) -> np.ndarray:

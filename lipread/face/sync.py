@@ -8,7 +8,7 @@ a mouth saying it would have. Both are detrended (±6 frames) and compared by a 
 correlation (z-scores clipped at ±3) at lags of ±``max_lag`` frames; a positive lag means the sound
 comes late (the sound of frame t is heard at frame t + lag). On 30 GRID validation clips, the face
 that said the sound beat another sentence's face in 99.8% of pairs (median margin 0.63); the plain log
-energy envelope (:func:`audio_envelope`) reaches 93%.
+energy envelope (:func:`lipread.audio.activity.frame_energy_db`) reaches 93%.
 
 Without sound, a face's score is how much its mouth moves like speech: the spread of the
 frame-to-frame change of its opening (a still or only slightly moving face scores near 0).
@@ -26,35 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from lipread.face.geometry import FaceGeometry
-from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS
-
-INNER_PAIRS = (("upper_lip_inner", "lower_lip_inner"), ("inner_lip_82", "inner_lip_87"),
-               ("inner_lip_312", "inner_lip_317"), ("inner_lip_81", "inner_lip_178"),
-               ("inner_lip_311", "inner_lip_402"))
-"""Upper/lower inner-lip points facing each other (the mean face's inner lip, centre outwards)."""
-
-
-def mouth_opening(landmarks: np.ndarray, geometry: FaceGeometry) -> np.ndarray:
-    """(T,) inner-lip gap over mouth width of ``landmarks`` (T, N, 2)."""
-    idx = geometry.names.index
-    pts = landmarks.astype(np.float64)
-    up = pts[:, [idx(a) for a, _ in INNER_PAIRS]]
-    lo = pts[:, [idx(b) for _, b in INNER_PAIRS]]
-    gap = np.linalg.norm(up - lo, axis=2).mean(axis=1)
-    width = np.linalg.norm(pts[:, idx("mouth_left")] - pts[:, idx("mouth_right")], axis=1)
-    return gap / np.maximum(width, 1e-6)
-
-
-def audio_envelope(audio: np.ndarray, n_frames: int, sample_rate: int = AUDIO_SAMPLE_RATE,
-                   fps: float = VIDEO_FPS) -> np.ndarray:
-    """(n_frames,) log energy (dB) of the sound per video frame; frames past the audio's end get its floor."""
-    hop = sample_rate / fps
-    out = np.empty(n_frames)
-    for t in range(n_frames):
-        seg = audio[int(round(t * hop)) : int(round((t + 1) * hop))]
-        out[t] = np.mean(np.square(seg, dtype=np.float64)) if seg.size else 0.0
-    floor = max(out.max(), 1e-10) * 1e-6  # 60 dB below the loudest frame
-    return 10 * np.log10(np.maximum(out, floor))
+from lipread.face.motion import mouth_opening
+from lipread.types import VIDEO_FPS
 
 
 def _detrend(x: np.ndarray, radius: int = 6) -> np.ndarray:
