@@ -16,7 +16,9 @@ import types
 import numpy as np
 
 from lipread.errors import DependencyError
+from lipread.face.far import FarFaces
 from lipread.face.geometry import face_geometry
+from lipread.face.size import face_width
 from lipread.native import native_stderr_to
 from lipread.registry import Registry
 
@@ -88,6 +90,11 @@ graph prints a handful of harmless ones ("Feedback manager requires a model with
 from its worker threads, several lines per video."""
 
 
+REDETECT_EVERY = 10
+"""After a full-resolution detection that finds no face, frames skipped before the next one (0.4 s at
+25 fps): a video with no face in view costs a detection every 10 frames, not every frame."""
+
+
 @LANDMARK_BACKENDS.register("mediapipe")
 class MediaPipeBackend(LandmarkBackend):
     """mediapipe 0.10.21 FaceMesh in video (tracking) mode, models from inside the wheel.
@@ -98,11 +105,17 @@ class MediaPipeBackend(LandmarkBackend):
     :class:`~lipread.face.track.SpeakerTracker` can follow the same person throughout.
     Frames are downscaled to at most ``max_side`` pixels for speed (landmarks are normalized, so
     they map back to full resolution exactly).
+
+    Far faces (:mod:`lipread.face.far`): when the downscaled frame shows no face, or only faces narrower
+    than ``refine_below`` px there, faces are detected on tiles of the full-resolution frame and read
+    on an enlarged crop around each, then followed crop by crop until lost; after a detection that
+    finds nothing, the next is tried ``REDETECT_EVERY`` frames later.
     """
 
     name = "mediapipe"
 
-    def __init__(self, max_faces: int = 4, max_side: int = 640, min_confidence: float = 0.5):
+    def __init__(self, max_faces: int = 4, max_side: int = 640, min_confidence: float = 0.5,
+                 refine_below: float = 96.0):
         try:
             os.environ.setdefault("GLOG_minloglevel", "2")
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -119,6 +132,10 @@ class MediaPipeBackend(LandmarkBackend):
         self._quiet_frames = 0
         self._probe = None
         self._idx = face_geometry().mediapipe_indices.tolist()
+        self.refine_below = refine_below
+        self._far = FarFaces(mp, max_faces, min_confidence)
+        self._far.set_indices(self._idx)
+        self._cooldown = 0
 
     def _tracker(self, n: int):
         if n not in self._trackers:
@@ -130,6 +147,8 @@ class MediaPipeBackend(LandmarkBackend):
     def reset(self) -> None:
         self._active = None
         self._quiet_frames = 0
+        self._far.clear()
+        self._cooldown = 0
 
     def _choose_tracker(self, image: np.ndarray) -> None:
         n = 1
@@ -150,6 +169,12 @@ class MediaPipeBackend(LandmarkBackend):
         scale = np.array([w, h], dtype=np.float32)
         idx = self._idx
         for frame in frames:
+            if self._far.tracks:  # following far faces: crop around each, no detection
+                with native_stderr_to(None):
+                    found = self._far.track(frame)
+                if found:
+                    out.append(found)
+                    continue
             image = _downscale(frame, self.max_side)
             if self._active is None or self._quiet_frames < QUIET_FRAMES:
                 # a starting graph warns from its worker threads during its first frames
@@ -164,8 +189,27 @@ class MediaPipeBackend(LandmarkBackend):
             for face in faces:
                 lm = face.landmark
                 found.append(np.array([(lm[i].x, lm[i].y) for i in idx], dtype=np.float32) * scale)
+            if found and image is not frame and image.shape[1] / w * min(map(face_width, found)) < self.refine_below:
+                found = self._far_faces(frame, faces, scale) or found  # small in the downscaled frame
+            elif not found:
+                found = self._far_faces(frame, [], scale)
             out.append(found)
         return out
+
+    def _far_faces(self, frame: np.ndarray, faces: list, scale: np.ndarray) -> list[np.ndarray]:
+        """Far faces of a full-resolution frame: detected on tiles, else seeded from the small ``faces``
+        FaceMesh found in the downscaled frame; a fruitless detection waits ``REDETECT_EVERY`` frames."""
+        if self._cooldown > 0:
+            self._cooldown -= 1
+            return []
+        with native_stderr_to(None):
+            found = self._far.detect(frame)
+            if not found and faces:
+                meshes = [np.array([(p.x, p.y) for p in f.landmark], dtype=np.float64) * scale for f in faces]
+                found = self._far.seed(frame, meshes)
+        self._cooldown = 0 if found else REDETECT_EVERY
+        log.debug("far faces: %d found at full resolution", len(found))
+        return found
 
     def close(self) -> None:
         for tracker in [*self._trackers.values(), self._probe]:
@@ -174,6 +218,7 @@ class MediaPipeBackend(LandmarkBackend):
         self._probe = None
         self._trackers.clear()
         self._active = None
+        self._far.close()
 
 
 @LANDMARK_BACKENDS.register("opencv")
