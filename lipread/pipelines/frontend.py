@@ -20,6 +20,7 @@ from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
+from lipread.face.size import check_face_size
 from lipread.face.track import SpeakerTracker, interpolate_missing, missing_ranges
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
@@ -38,7 +39,8 @@ class FrontEndConfig:
     several are seen; ``smooth_radius`` landmark smoothing (±frames); ``chunk_size`` frames decoded at a
     time (at most ``CHUNK_MB`` of them; decoded in a background thread when ``prefetch``); ``keep_frames_mb``
     the most kept for cropping (only the region around the mouth is kept, see :mod:`lipread.face.roi`;
-    beyond it the video is decoded twice)."""
+    beyond it the video is decoded twice); ``min_face_width`` the narrowest median face (px) read, None for
+    :data:`lipread.face.size.MIN_FACE_WIDTH`, 0 for no check (a narrower one raises ``FaceTooSmallError``)."""
 
     preset: str = "lipnet"
     gray: bool = False
@@ -50,6 +52,7 @@ class FrontEndConfig:
     chunk_size: int = 32
     prefetch: bool = True
     keep_frames_mb: int = 1024
+    min_face_width: float | None = None
 
     def __post_init__(self):
         if isinstance(self.audio_features, dict):
@@ -152,6 +155,7 @@ class FrontEnd:
         if not valid.any():
             raise NoFaceError(f"no face found in any of {len(valid)} frames", path,
                               "Use a video where the speaker's face is visible and frontal.")
+        check_face_size(landmarks, valid, path, cfg.min_face_width)
         if not valid.all():
             ranges = ", ".join(f"{a:.2f}-{b:.2f}s" for a, b in missing_ranges(valid, VIDEO_FPS))
             log.warning("%s: no face in %d of %d frames (%s); filled by interpolation",
