@@ -95,6 +95,11 @@ REDETECT_EVERY = 10
 25 fps): a video with no face in view costs a detection every 10 frames, not every frame."""
 
 
+LOOK_FOR_NEW_EVERY = 50
+"""While following far faces, every this many frames (2 s) the full-resolution detector looks for faces
+not followed yet (someone coming into view), while fewer than ``max_faces`` are followed."""
+
+
 @LANDMARK_BACKENDS.register("mediapipe")
 class MediaPipeBackend(LandmarkBackend):
     """mediapipe 0.10.21 FaceMesh in video (tracking) mode, models from inside the wheel.
@@ -135,7 +140,8 @@ class MediaPipeBackend(LandmarkBackend):
         self.refine_below = refine_below
         self._far = FarFaces(mp, max_faces, min_confidence)
         self._far.set_indices(self._idx)
-        self._cooldown = 0
+        self._cooldown = 0  # frames until the next full-resolution detection may run
+        self._far_frames = 0  # frames followed by far-face tracks since the last reset
 
     def _tracker(self, n: int):
         if n not in self._trackers:
@@ -149,6 +155,7 @@ class MediaPipeBackend(LandmarkBackend):
         self._quiet_frames = 0
         self._far.clear()
         self._cooldown = 0
+        self._far_frames = 0
 
     def _choose_tracker(self, image: np.ndarray) -> None:
         n = 1
@@ -170,7 +177,10 @@ class MediaPipeBackend(LandmarkBackend):
         idx = self._idx
         for frame in frames:
             if self._far.tracks:  # following far faces: crop around each, no detection
+                self._far_frames += 1
                 with native_stderr_to(None):
+                    if self._far_frames % LOOK_FOR_NEW_EVERY == 0 and len(self._far.tracks) < self.max_faces:
+                        self._far.add_new(frame)
                     found = self._far.track(frame)
                 if found:
                     out.append(found)

@@ -10,7 +10,8 @@ face under about a tenth of the frame width is missed, and one it does find is r
 2. runs FaceMesh (video mode, one instance per face) on a square crop around each face, ``CROP_SCALE``
    times the face's size, resampled to ``CROP_SIDE`` px, and maps the points back to frame pixels;
 3. on the next frames crops around each face's previous landmarks (tracking: no detection), and drops a
-   face when FaceMesh loses it; the caller re-detects when all are lost.
+   face when FaceMesh loses it; the caller re-detects when all are lost, and looks for newcomers now
+   and then (:meth:`FarFaces.add_new`).
 
 Legend: H, W frame size; N landmarks of :mod:`lipread.face.geometry`; boxes ``(x, y, w, h)`` frame pixels.
 """
@@ -142,6 +143,16 @@ class FarFaces:
         """Detect faces on tiles and start a track on each; the landmarks of those FaceMesh confirms."""
         squares = [(np.array([x + bw / 2, y + bh / 2]), CROP_SCALE * max(bw, bh)) for x, y, bw, bh in self.boxes(frame)]
         return self._start(frame, squares)
+
+    def add_new(self, frame: np.ndarray) -> None:
+        """Detect again and start a track on each face no track follows yet (someone who came into view);
+        the new faces' landmarks come from the next :meth:`track`."""
+        for x, y, bw, bh in self.boxes(frame):
+            if len(self.tracks) >= self.max_faces:
+                break
+            centre = np.array([x + bw / 2, y + bh / 2])
+            if all(np.linalg.norm(centre - t.centre) > 0.25 * t.side for t in self.tracks):
+                self.tracks.append(_Track(self._mesh(), centre, CROP_SCALE * max(bw, bh)))
 
     def seed(self, frame: np.ndarray, meshes: list[np.ndarray]) -> list[np.ndarray]:
         """Start tracks from full FaceMesh point sets ``(468, 2)`` frame px found elsewhere (e.g. downscaled)."""

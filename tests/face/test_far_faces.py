@@ -157,3 +157,15 @@ def test_info_face_json_reports_the_face_width(small_videos, capsys):
     found = re.search(r"face (\d+) px wide \(median\)(.*)", capsys.readouterr().out)
     assert found and 27 <= int(found[1]) <= 33
     assert ("too small to read lips" in found[2]) is (int(found[1]) < MIN_FACE_WIDTH)
+
+
+@pytest.mark.grid
+def test_a_second_far_face_coming_into_view_is_picked_up(clip, backend):
+    frames, _, full = clip
+    one, _ = place(frames, 45 / full, centres=(0.3,))
+    two, _ = place(frames, 45 / full, centres=(0.3, 0.7))
+    video = np.concatenate([one[:5], two, two])  # the second face appears at frame 5
+    backend.reset()
+    counts = [len(f) for f in backend.detect(video)]
+    assert counts[:5] == [1] * 5
+    assert counts[-5:] == [2] * 5, counts  # found within LOOK_FOR_NEW_EVERY frames
