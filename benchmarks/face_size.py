@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path.home() / "lipread-face" / "face_size")
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--model", default="wlas-grid-s1")
+    ap.add_argument("--widths", default=",".join(map(str, ("orig", *WIDTHS))),
+                    help="comma list of face widths (px), 'orig' for the clip as it is")
     args = ap.parse_args()
     from lipread.data.corpora.grid import read_grid
     from lipread.face.backends import MediaPipeBackend
@@ -76,17 +78,17 @@ def main() -> None:
             frames = read_video(e.record.video).frames
             probe.reset()
             full = np.median([face_width(f[0]) for f in probe.detect(frames) if f])
-            for w in ("orig", *WIDTHS):
+            for w in [v if v == "orig" else int(v) for v in args.widths.split(",")]:
                 path = Path(e.record.video)
                 if w != "orig":
-                    path = write_video(args.out / f"{Path(path).stem}_{w}.mp4",
+                    path = write_video(args.out / f"{Path(path).stem}_{args.size}_{w}.mp4",
                                        (place(f, w / full, size) for f in frames), size)
                 t = time.time()
                 try:
                     hyp = tr.transcribe(path).text
                 except Exception as exc:  # noqa: BLE001 - a miss is a result here
                     hyp = f"<{type(exc).__name__}>"
-                row = {"clip": e.record.id, "width": w, "full_width": round(float(full), 1), "ref": e.record.text,
+                row = {"clip": e.record.id, "frame": args.size, "width": w, "full_width": round(float(full), 1), "ref": e.record.text,
                        "hyp": hyp, "wer": wer([e.record.text], [hyp if not hyp.startswith("<") else ""]),
                        "seconds": round(time.time() - t, 2)}
                 log.write(json.dumps(row) + "\n")

@@ -16,12 +16,19 @@ import numpy as np
 from lipread.errors import FaceTooSmallError
 from lipread.face.geometry import face_geometry
 
-MIN_FACE_WIDTH = 40
+MIN_FACE_WIDTH = 30
 """Smallest median face width (px) read: ``FrontEnd`` refuses a video whose face is narrower.
 
-Measured (issue 25; ``benchmarks/face_size.py``) on 20 validation GRID clips of s1 placed, scaled
-down, in a 1280x720 grey frame (H.264, crf 18), read with lips only by ``wlas-grid-s1``: see the
-table in RESULTS.md. 40 px is the smallest width within 2 WER points of the full-size clips."""
+Set by ``benchmarks/face_size.py`` (issue 25; rows in ``benchmarks/results/face_size.json``): the 20
+validation clips of GRID s1 (``read_grid``, split "val"), each scaled so the face is W px wide and centred
+in a 1280x720 grey frame (H.264 crf 18), read by ``wlas-grid-s1`` with lips only (``modality="video"``):
+
+    face width (px)   orig  140   70    50    40   30   24    20    16    12
+    lips-only WER %   10.8  10.8  10.8  12.5  8.3  9.2  13.3  13.3  50.8  98.3
+
+(120 words, so one word is 0.8 points.) 30 px is the smallest width that reads, like every larger one,
+within 2 points of the full-size face (140 px, 10.8%); 24 and 20 px are 2.5 points worse and 16 px fails
+(the far-face detector also loses 20-px faces in some frames)."""
 
 
 def face_width(points: np.ndarray) -> float:
@@ -30,6 +37,11 @@ def face_width(points: np.ndarray) -> float:
     p = np.asarray(points, dtype=np.float64)[geo.stable]
     m = geo.mean[geo.stable].astype(np.float64)
     return float(np.sqrt(((p - p.mean(0)) ** 2).sum() / ((m - m.mean(0)) ** 2).sum()))
+
+
+def needed_width(min_width: float | None = None) -> float:
+    """The smallest face width read: ``min_width``, or :data:`MIN_FACE_WIDTH` when None (0: no minimum)."""
+    return MIN_FACE_WIDTH if min_width is None else min_width
 
 
 def median_face_width(landmarks: np.ndarray, valid: np.ndarray | None = None) -> float:
@@ -46,7 +58,7 @@ def check_face_size(landmarks: np.ndarray, valid: np.ndarray, path: str | os.Pat
                     min_width: float | None = None) -> float:
     """The median face width (px); raises :class:`~lipread.errors.FaceTooSmallError` below ``min_width``
     (default :data:`MIN_FACE_WIDTH`; 0 turns the check off)."""
-    need = MIN_FACE_WIDTH if min_width is None else min_width
+    need = needed_width(min_width)
     width = median_face_width(landmarks, valid)
     if need and width < need:
         raise FaceTooSmallError(

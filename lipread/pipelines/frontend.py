@@ -20,7 +20,7 @@ from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
-from lipread.face.size import check_face_size
+from lipread.face.size import check_face_size, needed_width
 from lipread.face.track import SpeakerTracker, interpolate_missing, missing_ranges
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
@@ -153,8 +153,10 @@ class FrontEnd:
             backend = self._fallback
             landmarks, valid, _, size, t0 = self._landmarks(path, start, end, backend, DecodeReport(path), False)
         if not valid.any():
+            need = needed_width(cfg.min_face_width)
             raise NoFaceError(f"no face found in any of {len(valid)} frames", path,
-                              "Use a video where the speaker's face is visible and frontal.")
+                              "Use a video where the speaker's face is visible and frontal"
+                              + (f", at least {need:.0f} px wide." if need else "."))
         check_face_size(landmarks, valid, path, cfg.min_face_width)
         if not valid.all():
             ranges = ", ".join(f"{a:.2f}-{b:.2f}s" for a, b in missing_ranges(valid, VIDEO_FPS))
