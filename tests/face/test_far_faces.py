@@ -169,3 +169,17 @@ def test_a_second_far_face_coming_into_view_is_picked_up(clip, backend):
     counts = [len(f) for f in backend.detect(video)]
     assert counts[:5] == [1] * 5
     assert counts[-5:] == [2] * 5, counts  # found within LOOK_FOR_NEW_EVERY frames
+
+
+@pytest.mark.grid
+def test_far_faces_keep_native_warnings_quiet(small_videos):
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom lipread.pipelines.frontend import process_video\n"
+              "r = process_video(sys.argv[1])\nprint(int(r.valid.sum()))")
+    res = subprocess.run([sys.executable, "-c", script, str(small_videos[70])], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert int(res.stdout) >= 27  # of 30 frames
+    assert "W0000" not in res.stderr and "Feedback manager" not in res.stderr and "INFO:" not in res.stderr, res.stderr
