@@ -100,6 +100,12 @@ LOOK_FOR_NEW_EVERY = 50
 not followed yet (someone coming into view), while fewer than ``max_faces`` are followed."""
 
 
+LOOK_FAR_EVERY = 250
+"""On the fast path, a frame that was downscaled is also searched for far faces at its first frame and every
+this many frames after (10 s; one tiled detection, about 40-50 ms at 720p-1080p): a far face beside a near
+one is a candidate too. Frames not downscaled (at most ``max_side``, e.g. GRID's 360x288) never are."""
+
+
 @LANDMARK_BACKENDS.register("mediapipe")
 class MediaPipeBackend(LandmarkBackend):
     """mediapipe 0.10.21 FaceMesh in video (tracking) mode, models from inside the wheel.
@@ -111,10 +117,11 @@ class MediaPipeBackend(LandmarkBackend):
     Frames are downscaled to at most ``max_side`` pixels for speed (landmarks are normalized, so
     they map back to full resolution exactly).
 
-    Far faces (:mod:`lipread.face.far`): when the downscaled frame shows no face, or only faces narrower
+    Far faces (:mod:`lipread.face.far`): when the downscaled frame shows no face, or a face narrower
     than ``refine_below`` px there, faces are detected on tiles of the full-resolution frame and read
-    on an enlarged crop around each, then followed crop by crop until lost; after a detection that
-    finds nothing, the next is tried ``REDETECT_EVERY`` frames later.
+    (with those found downscaled) on an enlarged crop around each, then followed crop by crop until
+    lost; after a try that finds nothing, the next is ``REDETECT_EVERY`` frames later. A downscaled frame
+    with faces is searched for far ones beside them every ``LOOK_FAR_EVERY`` frames.
     """
 
     name = "mediapipe"
@@ -142,6 +149,7 @@ class MediaPipeBackend(LandmarkBackend):
         self._far.set_indices(self._idx)
         self._cooldown = 0  # frames until the next full-resolution detection may run
         self._far_frames = 0  # frames followed by far-face tracks since the last reset
+        self._fast_frames = 0  # frames read on the downscaled frame since the last reset
 
     def _tracker(self, n: int):
         if n not in self._trackers:
@@ -156,6 +164,7 @@ class MediaPipeBackend(LandmarkBackend):
         self._far.clear()
         self._cooldown = 0
         self._far_frames = 0
+        self._fast_frames = 0
 
     def _choose_tracker(self, image: np.ndarray) -> None:
         n = 1
@@ -199,24 +208,31 @@ class MediaPipeBackend(LandmarkBackend):
             for face in faces:
                 lm = face.landmark
                 found.append(np.array([(lm[i].x, lm[i].y) for i in idx], dtype=np.float32) * scale)
-            if found and image is not frame and image.shape[1] / w * min(map(face_width, found)) < self.refine_below:
-                found = self._far_faces(frame, faces, scale) or found  # small in the downscaled frame
+            self._fast_frames += 1
+            if found and image is not frame:
+                boxes = None
+                if (self._fast_frames - 1) % LOOK_FAR_EVERY == 0:  # any far face beside those found?
+                    with native_stderr_to(None):
+                        boxes = self._far.boxes(frame)
+                    boxes = boxes if self._far.uncovered(boxes, found) else None
+                if boxes is not None or image.shape[1] / w * min(map(face_width, found)) < self.refine_below:
+                    found = self._far_faces(frame, faces, scale, boxes) or found
             elif not found:
                 found = self._far_faces(frame, [], scale)
             out.append(found)
         return out
 
-    def _far_faces(self, frame: np.ndarray, faces: list, scale: np.ndarray) -> list[np.ndarray]:
-        """Far faces of a full-resolution frame: detected on tiles, else seeded from the small ``faces``
-        FaceMesh found in the downscaled frame; a fruitless detection waits ``REDETECT_EVERY`` frames."""
+    def _far_faces(self, frame: np.ndarray, faces: list, scale: np.ndarray, boxes: np.ndarray | None = None
+                   ) -> list[np.ndarray]:
+        """Faces of a full-resolution frame read on crops: the ``faces`` FaceMesh found in the downscaled
+        frame (all of them, large ones too, so none is lost) and those the tiled detector finds besides;
+        a fruitless try waits ``REDETECT_EVERY`` frames."""
         if self._cooldown > 0:
             self._cooldown -= 1
             return []
+        meshes = [np.array([(p.x, p.y) for p in f.landmark], dtype=np.float64) * scale for f in faces]
         with native_stderr_to(None):
-            found = self._far.detect(frame)
-            if not found and faces:
-                meshes = [np.array([(p.x, p.y) for p in f.landmark], dtype=np.float64) * scale for f in faces]
-                found = self._far.seed(frame, meshes)
+            found = self._far.detect(frame, meshes, boxes)
         self._cooldown = 0 if found else REDETECT_EVERY
         log.debug("far faces: %d found at full resolution", len(found))
         return found

@@ -81,9 +81,9 @@ class FarFaces:
     """Detect small faces on tiles and follow each with FaceMesh on an enlarged crop.
 
     ``mp`` the imported mediapipe module; ``max_faces`` faces followed at most; ``min_confidence`` of
-    the detector and of FaceMesh. ``detect(frame)`` (re)starts the tracks from a full detection,
-    ``seed(frame, meshes)`` starts them from faces found by the caller, ``track(frame)`` follows them.
-    All return a list of ``(N, 2)`` float32 frame-pixel landmarks.
+    the detector and of FaceMesh. ``detect(frame, meshes)`` (re)starts the tracks from the faces the
+    caller found and those the tiled detector finds, ``track(frame)`` follows them; both return a list
+    of ``(N, 2)`` float32 frame-pixel landmarks.
     """
 
     def __init__(self, mp, max_faces: int = 4, min_confidence: float = 0.5):
@@ -133,30 +133,32 @@ class FarFaces:
             static_image_mode=False, refine_landmarks=False, max_num_faces=1,
             min_detection_confidence=self.min_confidence, min_tracking_confidence=self.min_confidence)
 
-    def _start(self, frame: np.ndarray, squares: list[tuple[np.ndarray, float]]) -> list[np.ndarray]:
+    def _start(self, frame: np.ndarray, squares: list[tuple[np.ndarray, float]]) -> None:
         self.clear()
         for centre, side in squares[: self.max_faces]:
             self.tracks.append(_Track(self._mesh(), np.asarray(centre, np.float64), float(side)))
+
+    def detect(self, frame: np.ndarray, meshes: list[np.ndarray] = (), boxes: np.ndarray | None = None
+               ) -> list[np.ndarray]:
+        """Start a track on each face and return the landmarks of those FaceMesh confirms.
+
+        The faces are ``meshes`` (full FaceMesh point sets ``(468, 2)`` frame px found by the caller on the
+        downscaled frame), then those the tiled detector finds (``boxes``, when already known) that none of
+        them covers."""
+        squares = [_square(m) for m in meshes]
+        self._start(frame, squares)
+        self.add_new(frame, boxes)
         return self.track(frame)
 
-    def detect(self, frame: np.ndarray) -> list[np.ndarray]:
-        """Detect faces on tiles and start a track on each; the landmarks of those FaceMesh confirms."""
-        squares = [(np.array([x + bw / 2, y + bh / 2]), CROP_SCALE * max(bw, bh)) for x, y, bw, bh in self.boxes(frame)]
-        return self._start(frame, squares)
-
-    def add_new(self, frame: np.ndarray) -> None:
-        """Detect again and start a track on each face no track follows yet (someone who came into view);
-        the new faces' landmarks come from the next :meth:`track`."""
-        for x, y, bw, bh in self.boxes(frame):
+    def add_new(self, frame: np.ndarray, boxes: np.ndarray | None = None) -> None:
+        """Detect on tiles (unless ``boxes`` are given) and start a track on each face no track follows yet
+        (e.g. someone who came into view); the new faces' landmarks come from the next :meth:`track`."""
+        for x, y, bw, bh in self.boxes(frame) if boxes is None else boxes:
             if len(self.tracks) >= self.max_faces:
                 break
             centre = np.array([x + bw / 2, y + bh / 2])
             if all(np.linalg.norm(centre - t.centre) > 0.25 * t.side for t in self.tracks):
                 self.tracks.append(_Track(self._mesh(), centre, CROP_SCALE * max(bw, bh)))
-
-    def seed(self, frame: np.ndarray, meshes: list[np.ndarray]) -> list[np.ndarray]:
-        """Start tracks from full FaceMesh point sets ``(468, 2)`` frame px found elsewhere (e.g. downscaled)."""
-        return self._start(frame, [_square(m) for m in meshes])
 
     def track(self, frame: np.ndarray) -> list[np.ndarray]:
         """Landmarks of each followed face in this frame; faces FaceMesh loses are dropped."""
@@ -185,6 +187,14 @@ class FarFaces:
         kept = _distinct(kept, self._pool)
         self.tracks = [t for t, _ in kept]
         return [points for _, points in kept]
+
+    def uncovered(self, boxes: np.ndarray, faces: list[np.ndarray]) -> bool:
+        """Whether a detector box ``(x, y, w, h)`` lies outside every face's landmarks ``(N, 2)`` (a face missed)."""
+        for x, y, bw, bh in boxes:
+            centre = np.array([x + bw / 2, y + bh / 2])
+            if all(np.abs(centre - (f.min(0) + f.max(0)) / 2).max() > max(np.ptp(f, axis=0).max(), bw) for f in faces):
+                return True
+        return False
 
     def clear(self) -> None:
         """Stop following every face (their FaceMesh instances are kept for reuse)."""

@@ -19,18 +19,19 @@ from lipread.face.size import MIN_FACE_WIDTH, check_face_size, face_width
 FRAME = (1280, 720)
 
 
-def place(frames: np.ndarray, scale: float, centres=(0.5,), size=FRAME) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``frames`` (T, h, w, 3) scaled by ``scale`` and pasted at each x ``centres`` (fractions of the width)
-    of a grey ``size`` frame. Returns the (T, H, W, 3) frames and the (x, y) offset of each copy."""
+def place(frames: np.ndarray, scale, centres=(0.5,), size=FRAME) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``frames`` (T, h, w, 3) scaled by ``scale`` (one, or one per copy) and pasted at each x ``centres``
+    (fractions of the width) of a grey ``size`` frame. Returns the (T, H, W, 3) frames and each copy's (x, y)."""
     import cv2
 
     w, h = size
+    scales = list(scale) if np.ndim(scale) else [scale] * len(centres)
     out = np.full((len(frames), h, w, 3), 128, np.uint8)
     offsets = []
     for i, frame in enumerate(frames):
-        img = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         offsets = []
-        for c in centres:
+        for c, sc in zip(centres, scales):
+            img = cv2.resize(frame, None, fx=sc, fy=sc, interpolation=cv2.INTER_AREA)
             y, x = (h - img.shape[0]) // 2, int(round(w * c - img.shape[1] / 2))
             out[i, y : y + img.shape[0], x : x + img.shape[1]] = img
             offsets.append(np.array([x, y], np.float32))
@@ -86,6 +87,23 @@ def test_two_small_faces_side_by_side_are_both_returned(clip, backend):
             got = sorted(p[lips].mean(axis=0)[0] for p in f)
             want = sorted((r[lips].mean(axis=0) * scale + o)[0] for o in offsets)
             assert np.allclose(got, want, atol=0.1 * 45)
+
+
+@pytest.mark.grid
+def test_a_near_and_a_far_face_are_both_returned_on_the_face(clip, backend):
+    """A face large enough for the fast path beside a far one: both come back, each where it is."""
+    frames, ref, full = clip
+    scales = [260 / full, 40 / full]
+    video, offsets = place(frames, scales, centres=(0.3, 0.8))
+    backend.reset()
+    faces = backend.detect(video)
+    assert sum(len(f) == 2 for f in faces) >= 0.9 * len(faces), [len(f) for f in faces]
+    for f, r in zip(faces, ref):
+        if len(f) == 2:
+            near, far = sorted(f, key=face_width, reverse=True)
+            for got, sc, off in ((near, scales[0], offsets[0]), (far, scales[1], offsets[1])):
+                width = sc * full
+                assert np.linalg.norm(got - (r * sc + off), axis=1).mean() < 0.05 * width
 
 
 @pytest.mark.grid
