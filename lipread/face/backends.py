@@ -121,13 +121,13 @@ class MediaPipeBackend(LandmarkBackend):
     than ``refine_below`` px there, faces are detected on tiles of the full-resolution frame and read
     (with those found downscaled) on an enlarged crop around each, then followed crop by crop until
     lost; after a try that finds nothing, the next is ``REDETECT_EVERY`` frames later. A downscaled frame
-    with faces is searched for far ones beside them every ``LOOK_FAR_EVERY`` frames.
+    with faces is searched for far ones beside them every ``look_far_every`` frames (0: never).
     """
 
     name = "mediapipe"
 
     def __init__(self, max_faces: int = 4, max_side: int = 640, min_confidence: float = 0.5,
-                 refine_below: float = 96.0):
+                 refine_below: float = 96.0, look_far_every: int = LOOK_FAR_EVERY):
         try:
             os.environ.setdefault("GLOG_minloglevel", "2")
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -145,6 +145,7 @@ class MediaPipeBackend(LandmarkBackend):
         self._probe = None
         self._idx = face_geometry().mediapipe_indices.tolist()
         self.refine_below = refine_below
+        self.look_far_every = look_far_every
         self._far = FarFaces(mp, max_faces, min_confidence)
         self._far.set_indices(self._idx)
         self._cooldown = 0  # frames until the next full-resolution detection may run
@@ -211,7 +212,7 @@ class MediaPipeBackend(LandmarkBackend):
             self._fast_frames += 1
             if found and image is not frame:
                 boxes = None
-                if (self._fast_frames - 1) % LOOK_FAR_EVERY == 0:  # any far face beside those found?
+                if self.look_far_every and (self._fast_frames - 1) % self.look_far_every == 0:  # far ones beside?
                     with native_stderr_to(None):
                         boxes = self._far.boxes(frame)
                     boxes = boxes if self._far.uncovered(boxes, found) else None
