@@ -162,23 +162,16 @@ class FarFaces:
 
     def track(self, frame: np.ndarray) -> list[np.ndarray]:
         """Landmarks of each followed face in this frame; faces FaceMesh loses are dropped."""
-        import cv2
-
         kept: list[tuple[_Track, np.ndarray]] = []
         h, w = frame.shape[:2]
         for t in self.tracks:
-            s = CROP_SIDE / t.side  # frame px -> crop px
-            x0, y0 = t.centre - t.side / 2
-            m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], dtype=np.float64)
-            crop = cv2.warpAffine(frame, m, (CROP_SIDE, CROP_SIDE),
-                                  flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+            crop, origin, span = crop_square(frame, t.centre, t.side)
             res = t.mesh.process(crop).multi_face_landmarks
             if not res:
                 self._pool.append(t.mesh)
                 continue
             lm = res[0].landmark
-            mesh = np.array([(p.x, p.y) for p in lm], dtype=np.float64) * t.side + [x0, y0]
+            mesh = np.array([(p.x, p.y) for p in lm], dtype=np.float64) * span + origin
             t.centre, t.side = _square(mesh)
             if not (-t.side / 2 < t.centre[0] < w + t.side / 2 and -t.side / 2 < t.centre[1] < h + t.side / 2):
                 self._pool.append(t.mesh)
@@ -207,6 +200,31 @@ class FarFaces:
             if mesh is not None:
                 mesh.close()
         self._pool, self._detector = [], None
+
+
+def crop_square(frame: np.ndarray, centre: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The square of ``side`` px around ``centre`` (x, y) of an RGB frame, resampled to ``CROP_SIDE`` px (black
+    outside the frame). Returns the crop (CROP_SIDE, CROP_SIDE, 3), and ``origin`` (2,) and ``span`` (2,) in
+    frame px such that a point ``u`` in crop units (0..1) is at ``origin + u * span`` in the frame."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    x0, y0 = np.asarray(centre, np.float64) - side / 2
+    if side <= CROP_SIDE:  # enlarged: one bilinear warp, sub-pixel exact
+        s = CROP_SIDE / side
+        m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], dtype=np.float64)
+        crop = cv2.warpAffine(frame, m, (CROP_SIDE, CROP_SIDE), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        return crop, np.array([x0, y0]), np.array([side, side])
+    # reduced: cut whole pixels (padded with black) and average them down (INTER_AREA, no aliasing)
+    xi0, yi0 = int(np.floor(x0)), int(np.floor(y0))
+    xi1, yi1 = int(np.ceil(x0 + side)), int(np.ceil(y0 + side))
+    region = np.zeros((yi1 - yi0, xi1 - xi0, 3), np.uint8)
+    sx0, sy0, sx1, sy1 = max(xi0, 0), max(yi0, 0), min(xi1, w), min(yi1, h)
+    if sx1 > sx0 and sy1 > sy0:
+        region[sy0 - yi0 : sy1 - yi0, sx0 - xi0 : sx1 - xi0] = frame[sy0:sy1, sx0:sx1]
+    crop = cv2.resize(region, (CROP_SIDE, CROP_SIDE), interpolation=cv2.INTER_AREA)
+    return crop, np.array([xi0, yi0], np.float64), np.array([xi1 - xi0, yi1 - yi0], np.float64)
 
 
 def _square(mesh: np.ndarray) -> tuple[np.ndarray, float]:

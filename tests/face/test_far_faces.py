@@ -201,3 +201,17 @@ def test_far_faces_keep_native_warnings_quiet(small_videos):
     assert res.returncode == 0, res.stderr[-2000:]
     assert int(res.stdout) >= 27  # of 30 frames
     assert "W0000" not in res.stderr and "Feedback manager" not in res.stderr and "INFO:" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("side", [60.0, 700.0])
+def test_crop_square_maps_crop_units_back_to_frame_pixels(side):
+    from lipread.face.far import CROP_SIDE, crop_square
+
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    frame[300:302, 500:502] = 255  # a bright 2x2 dot at (501, 301) (pixel centres 500.5..501.5)
+    crop, origin, span = crop_square(frame, np.array([520.0, 290.0]), side)
+    assert crop.shape == (CROP_SIDE, CROP_SIDE, 3)
+    ys, xs = np.nonzero(crop[..., 0] > 0)
+    w = crop[ys, xs, 0].astype(float)
+    u = (np.array([(xs * w).sum(), (ys * w).sum()]) / w.sum() + 0.5) / CROP_SIDE  # crop units, pixel centres
+    assert np.allclose(origin + u * span, [501.0, 301.0], atol=0.02 * side + 0.5)
