@@ -53,6 +53,10 @@ class NoFaceError(LipreadError):
     """No face was found in any frame of a video."""
 
 
+class FaceTooSmallError(NoFaceError):
+    """A face was found but is too small in the frame to read the lips from (too far from the camera)."""
+
+
 class ConfigError(LipreadError):
     """A configuration key or value is wrong (unknown key, bad type, bad value)."""
 

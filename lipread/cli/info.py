@@ -14,13 +14,15 @@ log = logging.getLogger("lipread.cli.info")
 
 @click.command("info", context_settings=CONTEXT, short_help="Streams, codecs, size, fps, duration; share of frames with a face.")
 @click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--face", is_flag=True, help="Also run face landmarks and report the share of frames with a face.")
+@click.option("--face", is_flag=True,
+              help="Also run face landmarks: the share of frames with a face and its size (median width in px).")
 @click.option("--landmarks", default="mediapipe", type=click.Choice(["mediapipe", "opencv"]),
               help="Landmark backend for --face (mediapipe falls back to opencv on a video where it finds no face).")
 @click.option("--json", "as_json", is_flag=True, help=JSON_HELP + " (one object per file, one per line)")
 def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
     """Show streams, codecs, resolution, fps, frame count, duration, audio rate and channels of VIDEO files."""
     from lipread.errors import LipreadError, NoFaceError
+    from lipread.face.size import MIN_FACE_WIDTH, median_face_width
     from lipread.io.probe import probe
 
     failures: dict[str, str] = {}
@@ -33,11 +35,14 @@ def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
             if face:
                 from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
 
-                front = front or FrontEnd(FrontEndConfig(landmarks=landmarks))
+                # no size check here: info reports the size, small or not
+                front = front or FrontEnd(FrontEndConfig(landmarks=landmarks, min_face_width=0))
                 try:
                     result = front.process(path)
+                    width = median_face_width(result.landmarks, result.valid)
                     data["face"] = {"frames": int(len(result.valid)), "found": float(result.valid.mean()),
-                                    "backend": result.backend}
+                                    "backend": result.backend, "width_px": round(width, 1),
+                                    "min_width_px": MIN_FACE_WIDTH, "readable": width >= MIN_FACE_WIDTH}
                 except NoFaceError:
                     # every backend was tried (mediapipe, then the opencv fallback) and none found a face
                     frames = next((s["frames"] for s in data["streams"] if s["type"] == "video"), None)
@@ -67,5 +72,9 @@ def _text(data: dict) -> str:
     if not data.get("audio"):
         lines.append("  no audio")
     if "face" in data:
-        lines.append(f"  face found in {100 * data['face']['found']:.1f}% of frames ({data['face']['backend']})")
+        face = data["face"]
+        lines.append(f"  face found in {100 * face['found']:.1f}% of frames ({face['backend']})")
+        if "width_px" in face:
+            small = "" if face["readable"] else f": too small to read lips, at least {face['min_width_px']} px needed"
+            lines.append(f"  face {face['width_px']:.0f} px wide (median){small}")
     return "\n".join(lines)

@@ -119,8 +119,9 @@ def write_json_atomic(path: Path, data: Any) -> None:
     _fsync_dir(path.parent)
 
 
-RUNTIME_KEYS = frozenset({"chunk_size", "prefetch", "keep_frames_mb", "workers", "device"})
-"""Front-end settings that change speed or memory, not the crops; they may differ between runs."""
+RUNTIME_KEYS = frozenset({"chunk_size", "prefetch", "keep_frames_mb", "min_face_width", "workers", "device"})
+"""Front-end settings that change speed or memory, not the crops (``min_face_width`` only refuses clips); they
+may differ between runs."""
 
 
 def _differences(old: dict, new: dict) -> list[str]:

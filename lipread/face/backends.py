@@ -16,7 +16,9 @@ import types
 import numpy as np
 
 from lipread.errors import DependencyError
+from lipread.face.far import FarFaces
 from lipread.face.geometry import face_geometry
+from lipread.face.size import face_width
 from lipread.native import native_stderr_to
 from lipread.registry import Registry
 
@@ -88,6 +90,22 @@ graph prints a handful of harmless ones ("Feedback manager requires a model with
 from its worker threads, several lines per video."""
 
 
+REDETECT_EVERY = 10
+"""After a full-resolution detection that finds no face, frames skipped before the next one (0.4 s at
+25 fps): a video with no face in view costs a detection every 10 frames, not every frame."""
+
+
+LOOK_FOR_NEW_EVERY = 50
+"""While following far faces, every this many frames (2 s) the full-resolution detector looks for faces
+not followed yet (someone coming into view), while fewer than ``max_faces`` are followed."""
+
+
+LOOK_FAR_EVERY = 250
+"""On the fast path, a frame that was downscaled is also searched for far faces at its first frame and every
+this many frames after (10 s; one tiled detection, about 40-50 ms at 720p-1080p): a far face beside a near
+one is a candidate too. Frames not downscaled (at most ``max_side``, e.g. GRID's 360x288) never are."""
+
+
 @LANDMARK_BACKENDS.register("mediapipe")
 class MediaPipeBackend(LandmarkBackend):
     """mediapipe 0.10.21 FaceMesh in video (tracking) mode, models from inside the wheel.
@@ -95,14 +113,21 @@ class MediaPipeBackend(LandmarkBackend):
     Tracking runs the face detector only when a face is lost, which is what makes it fast. The first
     frame of each video is checked with a static multi-face pass: with one face, a single-face
     tracker runs (fastest); with several, a tracker for up to ``max_faces`` faces runs, so that
-    :class:`~lipread.face.track.SpeakerTracker` can follow the same person throughout.
+    :class:`~lipread.face.track.FaceTracks` can follow each person throughout.
     Frames are downscaled to at most ``max_side`` pixels for speed (landmarks are normalized, so
     they map back to full resolution exactly).
+
+    Far faces (:mod:`lipread.face.far`): when the downscaled frame shows no face, or a face narrower
+    than ``refine_below`` px there, faces are detected on tiles of the full-resolution frame and read
+    (with those found downscaled) on an enlarged crop around each, then followed crop by crop until
+    lost; after a try that finds nothing, the next is ``REDETECT_EVERY`` frames later. A downscaled frame
+    with faces is searched for far ones beside them every ``look_far_every`` frames (0: never).
     """
 
     name = "mediapipe"
 
-    def __init__(self, max_faces: int = 4, max_side: int = 640, min_confidence: float = 0.5):
+    def __init__(self, max_faces: int = 4, max_side: int = 640, min_confidence: float = 0.5,
+                 refine_below: float = 96.0, look_far_every: int = LOOK_FAR_EVERY):
         try:
             os.environ.setdefault("GLOG_minloglevel", "2")
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -119,6 +144,13 @@ class MediaPipeBackend(LandmarkBackend):
         self._quiet_frames = 0
         self._probe = None
         self._idx = face_geometry().mediapipe_indices.tolist()
+        self.refine_below = refine_below
+        self.look_far_every = look_far_every
+        self._far = FarFaces(mp, max_faces, min_confidence)
+        self._far.set_indices(self._idx)
+        self._cooldown = 0  # frames until the next full-resolution detection may run
+        self._far_frames = 0  # frames followed by far-face tracks since the last reset
+        self._fast_frames = 0  # frames read on the downscaled frame since the last reset
 
     def _tracker(self, n: int):
         if n not in self._trackers:
@@ -130,6 +162,10 @@ class MediaPipeBackend(LandmarkBackend):
     def reset(self) -> None:
         self._active = None
         self._quiet_frames = 0
+        self._far.clear()
+        self._cooldown = 0
+        self._far_frames = 0
+        self._fast_frames = 0
 
     def _choose_tracker(self, image: np.ndarray) -> None:
         n = 1
@@ -150,6 +186,15 @@ class MediaPipeBackend(LandmarkBackend):
         scale = np.array([w, h], dtype=np.float32)
         idx = self._idx
         for frame in frames:
+            if self._far.tracks:  # following far faces: crop around each, no detection
+                self._far_frames += 1
+                with native_stderr_to(None):
+                    if self._far_frames % LOOK_FOR_NEW_EVERY == 0 and len(self._far.tracks) < self.max_faces:
+                        self._far.add_new(frame)
+                    found = self._far.track(frame)
+                if found:
+                    out.append(found)
+                    continue
             image = _downscale(frame, self.max_side)
             if self._active is None or self._quiet_frames < QUIET_FRAMES:
                 # a starting graph warns from its worker threads during its first frames
@@ -164,8 +209,34 @@ class MediaPipeBackend(LandmarkBackend):
             for face in faces:
                 lm = face.landmark
                 found.append(np.array([(lm[i].x, lm[i].y) for i in idx], dtype=np.float32) * scale)
+            self._fast_frames += 1
+            if found and image is not frame:
+                boxes = None
+                if self.look_far_every and (self._fast_frames - 1) % self.look_far_every == 0:  # far ones beside?
+                    with native_stderr_to(None):
+                        boxes = self._far.boxes(frame)
+                    boxes = boxes if self._far.uncovered(boxes, found) else None
+                if boxes is not None or image.shape[1] / w * min(map(face_width, found)) < self.refine_below:
+                    found = self._far_faces(frame, faces, scale, boxes) or found
+            elif not found:
+                found = self._far_faces(frame, [], scale)
             out.append(found)
         return out
+
+    def _far_faces(self, frame: np.ndarray, faces: list, scale: np.ndarray, boxes: np.ndarray | None = None
+                   ) -> list[np.ndarray]:
+        """Faces of a full-resolution frame read on crops: the ``faces`` FaceMesh found in the downscaled
+        frame (all of them, large ones too, so none is lost) and those the tiled detector finds besides;
+        a fruitless try waits ``REDETECT_EVERY`` frames."""
+        if self._cooldown > 0:
+            self._cooldown -= 1
+            return []
+        meshes = [np.array([(p.x, p.y) for p in f.landmark], dtype=np.float64) * scale for f in faces]
+        with native_stderr_to(None):
+            found = self._far.detect(frame, meshes, boxes)
+        self._cooldown = 0 if found else REDETECT_EVERY
+        log.debug("far faces: %d found at full resolution", len(found))
+        return found
 
     def close(self) -> None:
         for tracker in [*self._trackers.values(), self._probe]:
@@ -174,6 +245,7 @@ class MediaPipeBackend(LandmarkBackend):
         self._probe = None
         self._trackers.clear()
         self._active = None
+        self._far.close()
 
 
 @LANDMARK_BACKENDS.register("opencv")

@@ -16,49 +16,6 @@ def _box(points: np.ndarray) -> tuple[np.ndarray, float]:
     return (lo + hi) / 2, float(np.sqrt(max((hi - lo).prod(), 1e-6)))
 
 
-class SpeakerTracker:
-    """Picks one face per frame so the same person is followed.
-
-    At the start the face with the best ``size * centrality`` wins (largest and most central, where
-    centrality falls linearly from 1 at the image centre to 0.5 at a corner); after that, the face
-    nearest to the previous pick. A candidate farther than ``max_jump`` face sizes from the previous
-    pick is treated as someone else (the frame counts as missed) unless nothing was seen for
-    ``reacquire`` frames, after which the start rule applies again.
-    """
-
-    def __init__(self, frame_size: tuple[int, int], max_jump: float = 1.0, reacquire: int = 25):
-        self.width, self.height = frame_size
-        self.max_jump = max_jump
-        self.reacquire = reacquire
-        self._last: tuple[np.ndarray, float] | None = None
-        self._missed = 0
-
-    def _start_score(self, points: np.ndarray) -> float:
-        centre, size = _box(points)
-        half = np.array([self.width, self.height]) / 2
-        off = np.linalg.norm((centre - half) / half) / np.sqrt(2)
-        return size * (1.0 - 0.5 * min(off, 1.0))
-
-    def update(self, candidates: list[np.ndarray]) -> np.ndarray | None:
-        """The chosen (N, 2) landmarks among ``candidates`` for this frame, or None."""
-        if not candidates:
-            self._missed += 1
-            return None
-        if self._last is None or self._missed >= self.reacquire:
-            pick = max(candidates, key=self._start_score)
-        else:
-            centre, size = self._last
-            dists = [np.linalg.norm(_box(c)[0] - centre) for c in candidates]
-            best = int(np.argmin(dists))
-            if dists[best] > self.max_jump * size:
-                self._missed += 1
-                return None
-            pick = candidates[best]
-        self._last = _box(pick)
-        self._missed = 0
-        return pick
-
-
 class FaceTracks:
     """Follows every face through a video: per frame, each candidate joins the track whose last
     position is nearest (within ``max_jump`` of that track's face size; nearest pairs first, one

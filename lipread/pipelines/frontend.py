@@ -21,6 +21,7 @@ from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
+from lipread.face.size import check_face_size, needed_width
 from lipread.face.track import FaceTracks, box_xywh, check_face_option, interpolate_missing, missing_ranges
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
@@ -40,7 +41,8 @@ class FrontEndConfig:
     time (at most ``CHUNK_MB`` of them; decoded in a background thread when ``prefetch``); ``keep_frames_mb``
     the most kept for cropping (only the region around the mouth is kept, see :mod:`lipread.face.roi`;
     beyond it the video is decoded twice); ``waveform`` keep the sound (``waveform``) even without the features
-    (a long file's pauses are found in it).
+    (a long file's pauses are found in it); ``min_face_width`` the narrowest median face (px) read, None for
+    :data:`lipread.face.size.MIN_FACE_WIDTH`, 0 for no check (a narrower one raises ``FaceTooSmallError``).
 
     ``face`` which face is read when several are seen: ``auto`` (the one whose mouth moves with the sound,
     or without sound the one whose mouth moves most; stretches of a long range may switch when speakers take
@@ -62,6 +64,7 @@ class FrontEndConfig:
     face: str = "auto"
     sync_max_lag: float = 0.6
     sync_correct: float | None = None
+    min_face_width: float | None = None
 
     def __post_init__(self):
         self.face = check_face_option(self.face)
@@ -176,8 +179,10 @@ class FrontEnd:
         found = tracks.found  # (K, T)
         n = found.shape[1]
         if not found.any():
+            need = needed_width(cfg.min_face_width)
             raise NoFaceError(f"no face found in any of {n} frames", path,
-                              "Use a video where the speaker's face is visible and frontal.")
+                              "Use a video where the speaker's face is visible and frontal"
+                              + (f", at least {need:.0f} px wide." if need else "."))
         keep = self._lasting(found)
         found, points = found[keep], tracks.points(self.geometry.n_points)[keep]  # (K, T), (K, T, N, 2)
         filled = np.stack([interpolate_missing(p, f) for p, f in zip(points, found)])
@@ -193,6 +198,7 @@ class FrontEnd:
             log.warning("%s: no face in %d of %d frames (%s); filled by interpolation",
                         path, int((~valid).sum()), len(valid), ranges)
         landmarks = filled[chosen, np.arange(n)]
+        check_face_size(landmarks, valid, path, cfg.min_face_width)
         transforms = np.empty((n, 2, 3), np.float32)
         for k in np.unique(chosen):  # each face smoothed on its own, so a switch does not blend two faces
             transforms[chosen == k] = crop_transforms(filled[k], self.geometry, self.preset, cfg.smooth_radius)[chosen == k]

@@ -284,15 +284,16 @@ class Transcriber:
     def _front(self, path: str, modality: str, start: float | None = None, end: float | None = None):
         """The front end on [start, end) -> (result or None, modality read). With no face there, an
         audio-visual model chosen by ``--modality auto`` reads the sound alone (None: no mouth crops)."""
-        from lipread.errors import NoFaceError
+        from lipread.errors import FaceTooSmallError
 
         try:
             return self.frontend.process(path, start=start, end=end), modality
-        except NoFaceError:
+        except NoFaceError as exc:
             if not (self.modality == "auto" and modality == "av"):
                 raise
+            self._why_no_face = "the face is too small" if isinstance(exc, FaceTooSmallError) else "no face"
         span = "" if start is None else f" in {start:.2f}-{end:.2f}s"
-        log.warning("%s: no face%s: reading the sound alone (modality audio)", path, span)
+        log.warning("%s: %s%s: reading the sound alone (modality audio)", path, self._why_no_face, span)
         return None, "audio"
 
     def _read_whole(self, path: str, modality: str) -> float:
@@ -339,7 +340,7 @@ class Transcriber:
 
     def _note_audio_only(self, start: float, end: float) -> None:
         """Say in the transcript where there was no face and the sound alone was read (one stretch a block)."""
-        self._notes.append(f"no face in {start:.2f}-{end:.2f}s: read from the sound alone")
+        self._notes.append(f"{self._why_no_face} in {start:.2f}-{end:.2f}s: read from the sound alone")
 
     def _read_blocks(self, path: str, duration: float, modality: str, progress) -> None:
         """A long file, ``block_seconds`` at a time (+ ``lookahead`` s so an utterance at a block's end is

@@ -9,7 +9,7 @@ from lipread.errors import DependencyError
 from lipread.face import backends
 from lipread.face.align import apply, crop_transforms, similarity, smooth, warp_crops
 from lipread.face.geometry import PRESETS, face_geometry
-from lipread.face.track import SpeakerTracker, interpolate_missing, missing_ranges
+from lipread.face.track import interpolate_missing, missing_ranges
 
 
 def test_smooth_is_centred_no_lag():
@@ -42,17 +42,6 @@ def test_interpolate_missing_and_ranges():
 
 def face_at(cx: float, cy: float, size: float) -> np.ndarray:
     return face_geometry().mean * size + np.array([cx - size / 2, cy - size / 2], np.float32)
-
-
-def test_speaker_tracker_picks_central_large_then_follows():
-    tracker = SpeakerTracker((640, 480))
-    main, side = face_at(320, 240, 120), face_at(80, 100, 130)
-    assert tracker.update([side, main]) is main  # larger at the edge loses to large and central
-    # the speaker walks left while a larger face comes in from the right: keep following the speaker
-    for step in range(1, 8):
-        moved, other = face_at(320 - 25 * step, 240, 120), face_at(600 - 25 * step, 240, 160)
-        assert tracker.update([other, moved]) is moved
-    assert tracker.update([]) is None
 
 
 def test_crop_transform_puts_mean_face_mouth_at_centre():

@@ -222,3 +222,23 @@ def test_no_face_but_sound_reads_the_sound_alone(slides_with_sound, grid_clips, 
 def test_a_lips_only_model_still_needs_a_face(tiny_model, slides_with_sound):
     with pytest.raises(NoFaceError):
         lipread.transcribe(slides_with_sound[0], model=str(tiny_model))
+
+
+@pytest.mark.skipif(not HAS_ZOO, reason=f"zoo model {DEFAULT_MODEL} is not in models/")
+def test_a_face_too_small_to_read_with_sound_reads_the_sound(grid_clips):
+    from lipread.errors import FaceTooSmallError
+
+    loaded = load_model(DEFAULT_MODEL, "cpu")
+    for modality in ("auto", "video"):
+        tr = Transcriber(loaded, modality=modality)
+        tr.frontend.config.min_face_width = 1000  # GRID's face (~140 px) counts as too small here
+        try:
+            if modality == "video":
+                with pytest.raises(FaceTooSmallError, match="1000 px"):
+                    tr.transcribe(grid_clips[0])
+                continue
+            t = tr.transcribe(grid_clips[0])
+        finally:
+            tr.close()
+        assert t.modality == "audio" and t.text
+        assert any("the face is too small" in w for w in t.warnings)
