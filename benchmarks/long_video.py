@@ -555,7 +555,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 def save(out: Path, results: list[dict], index: dict) -> None:
-    """Merge ``results`` into ``out``: an older result for the same (condition, model, set) is replaced."""
+    """Merge ``results`` into ``out``: an older result for the same (condition, model, set) is replaced
+    (under a lock, so runs of two sets at once keep each other's results)."""
+    import fcntl
+    import tempfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(Path(tempfile.gettempdir()) / "lipread-long_video.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge(out, results, index)
+
+
+def _merge(out: Path, results: list[dict], index: dict) -> None:
     data = json.loads(out.read_text()) if out.exists() else {}
     key = lambda r: (r["condition"], r["model"], r["set"])  # noqa: E731
     new = {key(r) for r in results}
@@ -567,8 +578,9 @@ def save(out: Path, results: list[dict], index: dict) -> None:
     data.setdefault("face_width_full_size", {})[index["set"]] = index["face_width_full_size"]
     data["machine"] = machine_info()
     data["results"] = merged
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=1) + "\n")
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":
