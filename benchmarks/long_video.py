@@ -29,7 +29,9 @@ loaded model (``Transcriber(model, modality=...)``) and scores corpus WER/CER (a
 counted in ``failed`` and scored as an empty hypothesis). Recordings: one utterance = all 40 sentences
 joined; ``wer_per_clip`` = the same 40 clips read one by one with the same model and modality (cached in the
 work folder per model+modality). Wide shots: ``wer_per_clip`` = the same 20 clips at their own size, lips only.
-Two speakers: ``wer_other`` = WER against the silent one's sentence (high = the heard one was read).
+Two speakers: ``wer_other`` = WER against the silent one's sentence (high = the heard one was read);
+``read_heard`` = files whose text is nearer the heard sentence; ``two_*_video`` reads the lips only (which
+face is tracked).
 A condition the model cannot read (e.g. av with a lips-only model) is recorded as skipped.
 
 Results merge into ``--out`` (default ``benchmarks/results/long_video.json``): one object per
@@ -90,10 +92,13 @@ CONDITIONS: dict[str, Condition] = {
     "wide_720_40px": Condition("wide_720_40px", "video", "video"),
     "two_left": Condition("two_left", "av"),
     "two_right": Condition("two_right", "av"),
+    "two_left_video": Condition("two_left", "video"),  # which face the lips are read from (sound not used)
+    "two_right_video": Condition("two_right", "video"),
     "no_face": Condition("no_face", "auto"),
 }
 DEFAULT_CONDITIONS = ("rec_sound_av", "rec_sound_video", "rec_nosound", "rec_short_nosound", "wide_720_half",
-                      "wide_1080_075", "wide_720_40px", "two_left", "two_right", "no_face")
+                      "wide_1080_075", "wide_720_40px", "two_left", "two_right", "two_left_video", "two_right_video",
+                      "no_face")
 
 
 # ----------------------------------------------------------------------------------------------- inputs
