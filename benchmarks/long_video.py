@@ -577,7 +577,9 @@ def _merge(out: Path, results: list[dict], index: dict) -> None:
     new = {key(r) for r in results}
     kept = [r for r in data.get("results", []) if key(r) not in new]
     order = list(CONDITIONS)
-    merged = sorted(kept + results, key=lambda r: (r["set"] != "report", order.index(r["condition"]), r["model"]))
+    rank = {c: i for i, c in enumerate(order)}  # a condition this version no longer has goes last
+    merged = sorted(kept + results, key=lambda r: (r["set"] != "report", rank.get(r["condition"], len(rank)),
+                                                   r["condition"], r["model"]))
     data["benchmark"] = "long_video (issue 25)"
     data["about"] = (__doc__ or "").split("\n\n")[0]
     data.setdefault("face_width_full_size", {})[index["set"]] = index["face_width_full_size"]
