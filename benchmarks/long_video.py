@@ -96,7 +96,8 @@ CONDITIONS: dict[str, Condition] = {
     "two_right_video": Condition("two_right", "video"),
     "no_face": Condition("no_face", "auto"),
 }
-DEFAULT_CONDITIONS = ("rec_sound_av", "rec_sound_video", "rec_nosound", "rec_short_nosound", "wide_720_half",
+DEFAULT_CONDITIONS = ("rec_sound_av", "rec_sound_video", "rec_short_sound_av", "rec_short_sound_video", "rec_nosound",
+                      "rec_short_nosound", "wide_720_half",
                       "wide_1080_075", "wide_720_40px", "two_left", "two_right", "two_left_video", "two_right_video",
                       "no_face")
 
@@ -372,7 +373,8 @@ class Reader:
             tr = self.transcriber(modality).transcribe(path)
             row = {"text": tr.text, "modality": tr.modality, "warnings": tr.warnings,
                    "segments": [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text}
-                                for s in tr.segments]}
+                                for s in tr.segments],
+                   "words": [[w.word, round(w.start, 3), round(w.end, 3)] for w in tr.words]}
         except Exception as exc:  # noqa: BLE001 - an error is a result
             row = {"text": "", "error": f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"}
         finally:
@@ -408,6 +410,33 @@ def scores(refs: list[str], hyps: list[str]) -> dict:
 
     rep = score(refs, hyps)
     return {"wer": rep.wer, "cer": rep.cer, "words": rep.words.to_dict()}
+
+
+def word_time_errors(reads: list[tuple[list, list[tuple[float, float, list]]]]) -> dict | None:
+    """Start/end errors (ms) of the words of each sentence read right, pooled over ``reads``: each is (the
+    words read, ``[word, start, end]`` s; the sentences, (speech start, end, the corpus's words timed in the
+    same clock)). A sentence counts when the words read within 0.5 s of its speech are exactly its words.
+    Median and 90th percentile; None when no sentence was read right."""
+    errs = []
+    for hyp_words, sentences in reads:
+        for s0, s1, truth in sentences:
+            mine = [w for w in hyp_words if s0 - 0.5 <= (w[1] + w[2]) / 2 <= s1 + 0.5]
+            if [w[0] for w in mine] == [t.word for t in truth]:
+                errs += [(abs(w[1] - t.start), abs(w[2] - t.end)) for w, t in zip(mine, truth)]
+    if not errs:
+        return None
+    e = np.array(errs) * 1000
+    return {"words": len(errs), "start_median_ms": round(float(np.median(e[:, 0])), 1),
+            "end_median_ms": round(float(np.median(e[:, 1])), 1),
+            "start_p90_ms": round(float(np.percentile(e[:, 0], 90)), 1),
+            "end_p90_ms": round(float(np.percentile(e[:, 1], 90)), 1)}
+
+
+def shifted(words: list, by: float) -> list:
+    """The corpus's word spans moved ``by`` seconds."""
+    from lipread.types import WordSpan
+
+    return [WordSpan(w.word, w.start + by, w.end + by) for w in words]
 
 
 def sentence_overlap(segments: list[dict], sentences: list[dict]) -> list[dict]:
@@ -463,6 +492,10 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
             modality = used[0] if len(used) == 1 else ("video" if cond.modality == "auto" else cond.modality)
         clip_rows = per_clip(reader, [by_id[i] for i in ids], modality, work, log)
         pc = scores([by_id[i].text for i in ids], [r["text"] for r in clip_rows])
+        if manifests[0]["kind"] == "recording":
+            truth = [by_id[i].words for i in ids]
+            result["word_times_per_clip"] = word_time_errors(
+                [(r.get("words", []), [(t[0].start, t[-1].end, t)]) for r, t in zip(clip_rows, truth)])
         result.update({"wer_per_clip": pc["wer"], "cer_per_clip": pc["cer"], "per_clip_modality": modality,
                        "per_clip_failed": sum("error" in r for r in clip_rows),
                        "per_clip_seconds": sum(r["seconds"] for r in clip_rows)})
@@ -471,6 +504,10 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
         result["duration"] = m["duration"]
         result["hypothesis_words"] = len(r["text"].split())
         result["reference_words"] = len(refs[0].split())
+        by_id = {rec.id: rec for rec in set_records(grid, index["set"])}
+        truth = [(st, shifted(by_id[st["id"]].words, st["start"] - st["source_frames"][0] / FPS))
+                 for st in m["sentences"]]
+        result["word_times"] = word_time_errors([(r.get("words", []), [(t[0].start, t[-1].end, t) for _, t in truth])])
         result["segment_list"] = sentence_overlap(r.get("segments", []), m["sentences"])
         result["sentence_times"] = [[round(s["speech_start"], 2), round(s["speech_end"], 2)] for s in m["sentences"]]
     elif manifests[0]["kind"] == "two_speakers":
@@ -511,6 +548,10 @@ def table(results: list[dict]) -> str:
             lines.append(f"{r['condition']:22} {r['set']:6} {r['model']:15} skipped: {r['skipped']}")
             continue
         extra = f"  other {pct(r['wer_other'])}, heard read {r['read_heard']}/{r['files']}" if "wer_other" in r else ""
+        if r.get("word_times"):
+            wt, pc = r["word_times"], r.get("word_times_per_clip") or {}
+            extra += (f"  word start/end {wt['start_median_ms']:.0f}/{wt['end_median_ms']:.0f} ms "
+                      f"(clips {pc.get('start_median_ms', float('nan')):.0f}/{pc.get('end_median_ms', float('nan')):.0f})")
         lines.append(f"{r['condition']:22} {r['set']:6} {r['model']:15} {'/'.join(r['modality_used']) or r['modality']:8} "
                      f"{r['files']:5d} {r['failed']:4d} {pct(r['wer'])} {pct(r['cer'])} {pct(r.get('wer_per_clip')):>7} "
                      f"{r['segments']:5d} {r['seconds']:7.1f}{extra}")
