@@ -350,10 +350,11 @@ class _Collect(logging.Handler):
 class Reader:
     """One loaded model; one Transcriber per modality (made on first use)."""
 
-    def __init__(self, model_name: str):
+    def __init__(self, model_name: str, context: str = "still"):
         from lipread.pipelines.transcribe import load_model
 
         self.name = model_name
+        self.context = context
         self.loaded = load_model(model_name)
         self.transcribers: dict = {}
 
@@ -361,7 +362,7 @@ class Reader:
         from lipread.pipelines.transcribe import Transcriber
 
         if modality not in self.transcribers:
-            self.transcribers[modality] = Transcriber(self.loaded, modality=modality)
+            self.transcribers[modality] = Transcriber(self.loaded, modality=modality, context=self.context)
         return self.transcribers[modality]
 
     def read(self, path: Path, modality: str) -> dict:
@@ -455,7 +456,8 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
     cond = CONDITIONS[name]
     manifests = index["groups"][cond.inputs]
     folder = work / index["set"]
-    result = {"condition": name, "model": reader.name, "modality": cond.modality, "set": index["set"],
+    result = {"condition": name, "model": reader.name, "context": reader.context, "modality": cond.modality,
+              "set": index["set"],
               "inputs": cond.inputs, "files": len(manifests)}
     try:
         if cond.modality != "auto":
@@ -568,6 +570,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--context", default="still", choices=("still", "frames"),
+                    help="what a long recording's windows show around their sentence (Transcriber(context=...))")
     a = ap.parse_args(argv)
     names = [c.strip() for c in a.conditions.split(",") if c.strip()]
     unknown = [c for c in names if c not in CONDITIONS]
@@ -585,7 +589,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f" (Haar box; mesh {index['face_width_full_size']['mesh_px'] or 0:.0f} px)")
     if a.build_only:
         return []
-    reader = Reader(a.model)
+    reader = Reader(a.model, a.context)
     meta = {"command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
             "commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     results = []
@@ -614,7 +618,7 @@ def save(out: Path, results: list[dict], index: dict) -> None:
 
 def _merge(out: Path, results: list[dict], index: dict) -> None:
     data = json.loads(out.read_text()) if out.exists() else {}
-    key = lambda r: (r["condition"], r["model"], r["set"])  # noqa: E731
+    key = lambda r: (r["condition"], r["model"], r["set"], r.get("context", "still"))  # noqa: E731
     new = {key(r) for r in results}
     kept = [r for r in data.get("results", []) if key(r) not in new]
     order = list(CONDITIONS)

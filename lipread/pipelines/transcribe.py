@@ -148,6 +148,11 @@ class Transcriber:
 
     ``decode``: decoding options (default: the ones stored with the model). ``batch_size``: windows
     per model call. ``block_seconds``: a long file is read this many seconds at a time (bounded memory).
+    ``context``: what an utterance's window shows around it: ``still`` (the pauses around it, then its edge
+    frames repeated and a quiet sound where a neighbour speaks; the better on recordings with short pauses:
+    ``benchmarks/long_video.py --set dev --context frames``) or ``frames`` (the video as it is, neighbours
+    included).
+    ``face``: which face to read when several are seen (:class:`~lipread.pipelines.frontend.FrontEndConfig`).
     """
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
@@ -186,6 +191,8 @@ class Transcriber:
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
         self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
         self.batch_size, self.block_seconds = int(batch_size), float(block_seconds)
+        if context not in ("still", "frames"):
+            raise UsageError(f"unknown context {context!r}", fix="Use still or frames.")
         self.context = context
         self.lookahead = 4 * self.loaded.window_seconds
         """Seconds read past a block's end, so that the utterance at its end is read whole, with its context."""
@@ -230,7 +237,7 @@ class Transcriber:
         if self._pending and self._pending[-1][3] != modality:
             self._flush()
         self._pending.append((win, mouth, features, modality))
-        self._read_modalities.append((win, modality))
+        self._read.add(modality)
         if len(self._pending) >= self.batch_size:
             self._flush()
 
@@ -261,7 +268,7 @@ class Transcriber:
         self._pending: list[tuple[Window, np.ndarray, np.ndarray | None, str]] = []
         self._done: list[Segment] = []
         self._notes: list[str] = []
-        self._read_modalities: list[tuple[Window, str]] = []
+        self._read: set[str] = set()
         self._faces: list[dict] = []
         self._offsets: list[float] = []
         self.times.add("plan", t0)
@@ -270,8 +277,7 @@ class Transcriber:
         else:
             self._read_blocks(path, duration, modality, progress)
         self._flush()
-        read = {m for _, m in self._read_modalities} or {modality}
-        final = modality if read == {modality} else ("audio" if read == {"audio"} else modality)
+        final = "audio" if self._read == {"audio"} else modality  # the sound alone wherever no face was seen
         transcript = Transcript(path, duration, sorted(self._done, key=lambda s: s.start), model=self.loaded.name,
                                 modality=final, faces=self._faces,
                                 av_offset=round(float(np.median(self._offsets)), 3) if self._offsets else None)
@@ -386,13 +392,13 @@ class Transcriber:
             utts = utterances(activity, -np.inf if threshold is None else threshold, self.segment_config(source))
             done = n if last or truncated else int(round(self.block_seconds * fps))
             kept = [u for u in utts if u[0] < done and (last or u[1] < n - fps // 2)]
-            nxt = n if last else max([u[1] for u in kept] + [min([u[0] for u in utts if u not in kept] + [done])
-                                                            - int(fps)])
-            nxt = max(nxt, 1)
-            edge = 0 if self.context == "still" else n
-            windows = context_windows(kept, n, length, self.segment_config(source).lead, 0, nxt, edge=-edge)
-            quiet = None if waveform is None else float(np.percentile(activity if source == "sound" else
-                                                                       frame_energy_db(waveform, n, spf), 10))
+            nxt = n  # where the next block starts: after the last utterance read here, or a second before the
+            if not last:  # first one left to it (for its context), and never where this block started
+                later = [u[0] for u in utts if u not in kept]
+                nxt = max(1, *[u[1] for u in kept], min(later + [done]) - int(fps))
+            windows = context_windows(kept, n, length, self.segment_config(source).lead, 0, nxt,
+                                      still=self.context == "still")
+            quiet = None if waveform is None else float(np.percentile(frame_energy_db(waveform, n, spf), 10))
             for (s, e), fw in zip(kept, windows):
                 win = Window(start + fw.start / fps, start + fw.end / fps, start + fw.own_start / fps,
                              start + fw.own_end / fps, speech=(start + s / fps, start + e / fps),

@@ -147,12 +147,12 @@ class FrameWindow:
 
 
 def context_windows(utts: list[tuple[int, int]], n_frames: int, length: int, lead: float = 0.35,
-                    own_from: int = 0, own_to: int | None = None, edge: int = 0) -> list[FrameWindow]:
+                    own_from: int = 0, own_to: int | None = None, still: bool = True) -> list[FrameWindow]:
     """One :class:`FrameWindow` of ``length`` frames per utterance, with ``lead`` of its silence before
     it (an utterance longer than that gets its own length plus a fifth of a window each side). What is
-    shown stops ``edge`` frames short of the neighbouring utterances and at the block's edges.
-    Consecutive windows own up to the middle of the pause between their utterances; the first owns
-    from ``own_from``, the last up to ``own_to`` (default ``n_frames``)."""
+    shown stops at the block's edges and, when ``still``, where the neighbouring utterances begin (else
+    the neighbours are shown as they are). Consecutive windows own up to the middle of the pause between
+    their utterances; the first owns from ``own_from``, the last up to ``own_to`` (default ``n_frames``)."""
     own_to = n_frames if own_to is None else own_to
     out = []
     for i, (s, e) in enumerate(utts):
@@ -162,8 +162,8 @@ def context_windows(utts: list[tuple[int, int]], n_frames: int, length: int, lea
         else:
             a = s - int(round((length - span) * lead))
             b = a + length
-        prev_end = utts[i - 1][1] + edge if i > 0 else 0
-        next_start = utts[i + 1][0] - edge if i + 1 < len(utts) else n_frames
+        prev_end = utts[i - 1][1] if i > 0 and still else 0
+        next_start = utts[i + 1][0] if i + 1 < len(utts) and still else n_frames
         real_a, real_b = max(a, prev_end, 0), min(b, next_start, n_frames)
         own_a = own_from if i == 0 else (utts[i - 1][1] + s) // 2
         own_b = own_to if i == len(utts) - 1 else (e + utts[i + 1][0]) // 2

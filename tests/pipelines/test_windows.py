@@ -120,3 +120,10 @@ def test_a_short_utterance_joins_its_nearer_neighbour():
     assert utterances(x, 0.5, SegmentConfig(short=0.0)) == [(10, 35), (44, 54), (94, 104)]
     # never into something longer than max_speech
     assert utterances(x, 0.5, SegmentConfig(max_speech=1.2)) == [(10, 35), (44, 54), (94, 104)]
+
+
+def test_context_windows_show_the_neighbours_when_asked():
+    utts = [(100, 140), (150, 190)]
+    first, second = context_windows(utts, n_frames=300, length=75, still=False)
+    assert (first.real_start, first.real_end) == (first.start, first.end)  # the neighbour's speech is shown
+    assert second.real_start == second.start
