@@ -93,6 +93,46 @@ def long_video(grid_clips, tmp_path_factory):
     return Path(write_video(tmp_path_factory.mktemp("long") / "long.mkv", frames))
 
 
+@pytest.fixture(scope="module")
+def long_video_with_sound(grid_clips, tmp_path_factory):
+    """The same 9 s with the clips' sound, and a copy whose pauses are cut to 0.2 s around the words."""
+    from lipread.data.corpora.grid import parse_align
+    from lipread.io.audio import read_audio
+    from lipread.io.video import read_video
+    from lipread.io.writer import write_video
+
+    folder = tmp_path_factory.mktemp("long_av")
+    clips = [(read_video(p).frames, read_audio(p)) for p in grid_clips[:3]]
+    whole = write_video(folder / "long.mp4", np.concatenate([f for f, _ in clips]), options={"crf": "18"},
+                        audio=np.concatenate([np.pad(a, (0, max(0, 48000 - len(a))))[:48000] for _, a in clips]))
+    cut_frames, cut_sound = [], []
+    for p, (frames, sound) in zip(grid_clips[:3], clips):
+        words = parse_align(Path(p).parents[1] / "alignments" / "s1" / f"{Path(p).stem}.align")
+        a, b = max(0, round(words[0].start * 25) - 5), min(len(frames), round(words[-1].end * 25) + 5)
+        cut_frames.append(frames[a:b])
+        cut_sound.append(np.pad(sound, (0, 48000))[a * 640 : b * 640])
+    short = write_video(folder / "short.mp4", np.concatenate(cut_frames), options={"crf": "18"},
+                        audio=np.concatenate(cut_sound))
+    return Path(whole), Path(short)
+
+
+@pytest.mark.skipif(not HAS_ZOO, reason=f"zoo model {DEFAULT_MODEL} is not in models/")
+def test_long_recording_with_sound_reads_like_its_clips(long_video_with_sound, grid_clips, grid_dir):
+    tr = Transcriber(load_model(DEFAULT_MODEL, "cpu"))
+    try:
+        clips = [tr.transcribe(clip).text for clip in grid_clips[:3]]
+        whole, short = (tr.transcribe(p) for p in long_video_with_sound)
+    finally:
+        tr.close()
+    # lips and sound: the pauses of the sound cut the sentences, read as the clips are, also with 0.4-s pauses
+    assert whole.modality == short.modality == "av"
+    assert [s.text for s in whole.segments] == clips
+    assert [s.text for s in short.segments] == clips
+    truth = sentence_times(grid_clips[:3], grid_dir)
+    for seg, (start, end) in zip(whole.segments, truth):  # word times as on the clips: near the corpus's
+        assert abs(seg.words[0].start - start) < 0.12 and abs(seg.words[-1].end - end) < 0.12, (seg, start, end)
+
+
 def sentence_times(clips, grid_dir) -> list[tuple[float, float]]:
     """(first word start, last word end) of each clip when the clips are played one after the other."""
     from lipread.data.corpora.grid import parse_align
