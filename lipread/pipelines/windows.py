@@ -42,8 +42,10 @@ class SegmentConfig:
     utterance shorter than ``short`` joins its nearer neighbour when the pause between them is under
     ``join`` (a closure before a word such as "please" is a pause of its own), and an utterance longer
     than ``max_speech`` is split at its longest pause (its quietest frame when it has none). ``lead`` is
-    the share of a window's silence placed before its utterance (GRID's clips: 0.55 s of the 1.6 s of
-    silence in a 3-s clip)."""
+    the share of a window's silence placed before its utterance: GRID's clips have 0.55 s of their 1.6 s
+    before the sentence (0.35), but 0.25 read the lips best on the dev recordings of
+    ``benchmarks/long_video.py`` (0.1 to 0.45 tried): the mouth starts to move, and a quiet first
+    consonant sounds, before or after where the activity finds the utterance's start."""
 
     bridge: float = 0.12
     min_speech: float = 0.2
@@ -51,7 +53,7 @@ class SegmentConfig:
     short: float = 0.8
     join: float = 1.0
     max_speech: float = 2.6
-    lead: float = 0.35
+    lead: float = 0.25
 
 
 def active_runs(active: np.ndarray) -> list[tuple[int, int]]:
@@ -146,7 +148,7 @@ class FrameWindow:
         return np.clip(np.arange(self.start, self.end), self.real_start, self.real_end - 1)
 
 
-def context_windows(utts: list[tuple[int, int]], n_frames: int, length: int, lead: float = 0.35,
+def context_windows(utts: list[tuple[int, int]], n_frames: int, length: int, lead: float = 0.25,
                     own_from: int = 0, own_to: int | None = None, still: bool = True) -> list[FrameWindow]:
     """One :class:`FrameWindow` of ``length`` frames per utterance, with ``lead`` of its silence before
     it (an utterance longer than that gets its own length plus a fifth of a window each side). What is
