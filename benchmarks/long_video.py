@@ -20,6 +20,9 @@ GRID speaker s1's validation clips (``read_grid`` split "val", sorted by id): ``
 * ``two_left`` / ``two_right``: 10 files each, two different clips side by side (720x288), the sound of the one
   on the left (resp. right) only; the reference is the heard clip's sentence.
 * ``no_face``: 10 files, a still grey slide with a clip's sound.
+* ``offset_-0.2`` / ``offset_+0.2`` / ``offset_+0.5``: 10 clips each whose sound is 0.2 s early, 0.2 s or 0.5 s
+  late (the ``offset_*`` conditions read them with lips and sound: WER against the same clips in step, and
+  the error of the estimated ``av_offset``).
 
 Each input has a ``.json`` manifest beside it (references; for recordings the sentences' start/end and
 first/last word times in the recording).
@@ -95,11 +98,16 @@ CONDITIONS: dict[str, Condition] = {
     "two_left_video": Condition("two_left", "video"),  # which face the lips are read from (sound not used)
     "two_right_video": Condition("two_right", "video"),
     "no_face": Condition("no_face", "auto"),
+    "offset_early_0.2": Condition("offset_-0.2", "av", "same"),
+    "offset_late_0.2": Condition("offset_+0.2", "av", "same"),
+    "offset_late_0.5": Condition("offset_+0.5", "av", "same"),
 }
+OFFSETS = (-0.2, 0.2, 0.5)
+"""Seconds the sound of the offset inputs is shifted by (positive: late), 10 clips each."""
 DEFAULT_CONDITIONS = ("rec_sound_av", "rec_sound_video", "rec_short_sound_av", "rec_short_sound_video", "rec_nosound",
                       "rec_short_nosound", "wide_720_half",
                       "wide_1080_075", "wide_720_40px", "two_left", "two_right", "two_left_video", "two_right_video",
-                      "no_face")
+                      "no_face", "offset_early_0.2", "offset_late_0.2", "offset_late_0.5")
 
 
 # ----------------------------------------------------------------------------------------------- inputs
@@ -270,7 +278,7 @@ def build(grid: Path, work: Path, set_name: str, log=print) -> dict:
         index = json.loads(index_path.read_text())
         if index.get("version") == BUILD_VERSION and index.get("clips") == [r.id for r in recs] and all(
                 (folder / m["file"]).exists() for g in index["groups"].values() for m in g):
-            return index
+            return add_offsets(index, folder, recs, log)
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     face = measure_face_width(recs[:5])
@@ -330,6 +338,31 @@ def build(grid: Path, work: Path, set_name: str, log=print) -> dict:
              "face_width_full_size": face, "wide_40px_scale": scale_40,
              "build_seconds": time.perf_counter() - t0, "groups": groups}
     index_path.write_text(json.dumps(index, indent=1) + "\n")
+    return add_offsets(index, folder, recs, log)
+
+
+def add_offsets(index: dict, folder: Path, recs: list, log=print) -> dict:
+    """Add (once) the ``offset_±S`` groups to a built set: 10 clips each whose sound is shifted by S seconds
+    (late: silence before it; early: its start cut), the video untouched."""
+    missing = [s for s in OFFSETS if f"offset_{s:+.1f}" not in index["groups"]]
+    for shift in missing:
+        group = f"offset_{shift:+.1f}"
+        for rec in recs[:NO_FACE_CLIPS]:
+            frames, audio = clip_av(rec.video)
+            k = int(round(abs(shift) * SR))
+            moved = np.concatenate([np.zeros(k, np.float32), audio])[: len(audio)] if shift > 0 else \
+                np.concatenate([audio[k:], np.zeros(k, np.float32)])
+            name = f"{group}/{rec.id.replace('/', '_')}.mp4"
+            w = Writer(folder / name, (frames.shape[2], frames.shape[1]), True)
+            w.add(frames, moved)
+            w.close()
+            manifest = {"file": name, "set": index["set"], "kind": "offset", "id": rec.id, "references": [rec.text],
+                        "shift": shift}
+            (folder / name).with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n")
+            index["groups"].setdefault(group, []).append(manifest)
+        log(f"built {index['set']}/{group}")
+    if missing:
+        (folder / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     return index
 
 
@@ -375,7 +408,8 @@ class Reader:
             row = {"text": tr.text, "modality": tr.modality, "warnings": tr.warnings,
                    "segments": [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text}
                                 for s in tr.segments],
-                   "words": [[w.word, round(w.start, 3), round(w.end, 3)] for w in tr.words]}
+                   "words": [[w.word, round(w.start, 3), round(w.end, 3)] for w in tr.words],
+                   "av_offset": tr.av_offset}
         except Exception as exc:  # noqa: BLE001 - an error is a result
             row = {"text": "", "error": f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"}
         finally:
@@ -512,6 +546,13 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
         result["word_times"] = word_time_errors([(r.get("words", []), [(t[0].start, t[-1].end, t) for _, t in truth])])
         result["segment_list"] = sentence_overlap(r.get("segments", []), m["sentences"])
         result["sentence_times"] = [[round(s["speech_start"], 2), round(s["speech_end"], 2)] for s in m["sentences"]]
+    elif manifests[0]["kind"] == "offset":
+        shift = manifests[0]["shift"]
+        found = [r.get("av_offset") for r in rows]
+        known = [abs(f - shift) * 1000 for f in found if f is not None]
+        result.update({"shift": shift, "offset_found": sum(f is not None for f in found),
+                       "offset_error_ms_median": round(float(np.median(known)), 1) if known else None,
+                       "offset_error_ms_max": round(float(np.max(known)), 1) if known else None})
     elif manifests[0]["kind"] == "two_speakers":
         result["heard_side"] = manifests[0]["heard_side"]
         other = scores([m["other_reference"] for m in manifests], hyps)
@@ -550,6 +591,8 @@ def table(results: list[dict]) -> str:
             lines.append(f"{r['condition']:22} {r['set']:6} {r['model']:15} skipped: {r['skipped']}")
             continue
         extra = f"  other {pct(r['wer_other'])}, heard read {r['read_heard']}/{r['files']}" if "wer_other" in r else ""
+        if r.get("offset_found") is not None:
+            extra += f"  offset found {r['offset_found']}/{r['files']}, error median {r['offset_error_ms_median']} ms"
         if r.get("word_times"):
             wt, pc = r["word_times"], r.get("word_times_per_clip") or {}
             extra += (f"  word start/end {wt['start_median_ms']:.0f}/{wt['end_median_ms']:.0f} ms "
