@@ -63,3 +63,14 @@ def adaptive_threshold(values: np.ndarray, low: float = 10.0, high: float = 90.0
     if hi - lo < min_range:
         return None
     return float(lo + fraction * (hi - lo))
+
+
+SILENT_DB = -60.0
+"""Frames quieter than this (dB re full scale) are digital silence: a muted track, not a quiet room."""
+
+
+def is_silent(audio: np.ndarray, samples_per_frame: int = 640) -> bool:
+    """True when no video frame's stretch of ``audio`` (S,) is louder than :data:`SILENT_DB` (a sound track
+    that carries nothing, as a muted phone video keeps)."""
+    n = len(audio) // samples_per_frame
+    return n == 0 or float(frame_energy_db(audio, n, samples_per_frame).max()) < SILENT_DB

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lipread.audio.activity import adaptive_threshold, frame_energy_db
+from lipread.audio.activity import adaptive_threshold, frame_energy_db, is_silent
 from lipread.audio.features import compute_features, fit_samples
 from lipread.errors import MediaError, NoFaceError
 from lipread.face.motion import mouth_activity
@@ -35,6 +35,8 @@ from lipread.pipelines.windows import SegmentConfig, Window, context_windows, ke
 from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS, Segment, Transcript
 
 log = logging.getLogger("lipread.transcribe")
+
+SILENT_NOTE = "the sound track is silent: read from the lips alone"
 
 SEGMENT_MARGIN = 0.1
 """Seconds an utterance's segment (subtitle cue) extends past its first and last word."""
@@ -277,7 +279,8 @@ class Transcriber:
         else:
             self._read_blocks(path, duration, modality, progress)
         self._flush()
-        final = "audio" if self._read == {"audio"} else modality  # the sound alone wherever no face was seen
+        # what was read throughout: the sound alone where no face was seen, the lips alone if the sound is silent
+        final = next(iter(self._read)) if len(self._read) == 1 else modality
         transcript = Transcript(path, duration, sorted(self._done, key=lambda s: s.start), model=self.loaded.name,
                                 modality=final, faces=self._faces,
                                 av_offset=round(float(np.median(self._offsets)), 3) if self._offsets else None)
@@ -317,8 +320,20 @@ class Transcriber:
         self.times.add("frontend", t0)
         win = Window(0.0, result.duration, 0.0, result.duration, face=self._face_read(result, result.duration / 2))
         self._stats.append(mouth_stats(result.mouth))
-        self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features, read)
+        read = self._unless_silent(path, read, result.waveform)
+        self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features if read != "video"
+                    else None, read)
         return result.duration
+
+    def _unless_silent(self, path: str, modality: str, waveform: np.ndarray | None) -> str:
+        """``modality``, or ``video`` where ``auto`` chose lips and sound but the sound track is silent (muted):
+        said once per file."""
+        if modality != "av" or self.modality != "auto" or waveform is None or not is_silent(waveform):
+            return modality
+        if SILENT_NOTE not in self._notes:
+            log.warning("%s: the sound track is silent: reading the lips only (modality video)", path)
+            self._notes.append(SILENT_NOTE)
+        return "video"
 
     def _face_read(self, result, at: float) -> dict | None:
         """The face ``result`` read at ``at`` seconds (id, box, reason) when it saw several faces or was told
@@ -380,9 +395,11 @@ class Transcriber:
             else:
                 truncated = truncated or bool(result.report and result.report.truncated)
                 mouth, waveform, start, n = result.mouth, result.waveform, result.start, len(result.valid)
+                read = self._unless_silent(path, read, waveform)
             self.times.add("frontend", t0)
-            source = "sound" if waveform is not None else "mouth"
-            if source == "sound":  # the pauses of the sound, also when only the lips are read
+            # the pauses of the sound (also when only the lips are read), else of the mouth's motion
+            source = "sound" if waveform is not None and (result is None or not is_silent(waveform)) else "mouth"
+            if source == "sound":
                 activity = frame_energy_db(waveform, n, spf)
                 threshold = adaptive_threshold(activity, min_range=10.0)
             else:

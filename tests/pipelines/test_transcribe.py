@@ -282,3 +282,30 @@ def test_a_face_too_small_to_read_with_sound_reads_the_sound(grid_clips):
             tr.close()
         assert t.modality == "audio" and t.text
         assert any("the face is too small" in w for w in t.warnings)
+
+
+@pytest.mark.skipif(not HAS_ZOO, reason=f"zoo model {DEFAULT_MODEL} is not in models/")
+def test_a_muted_sound_track_is_read_as_no_sound(long_video, tmp_path):
+    """A muted phone video keeps a silent audio track: auto reads the lips (as without a track), and a long
+    one is cut at the mouth's pauses."""
+    from lipread.io.video import read_video
+    from lipread.io.writer import write_video
+
+    frames = read_video(long_video).frames
+    muted_long = write_video(tmp_path / "muted_long.mkv", frames, audio=np.zeros(len(frames) * 640, np.float32))
+    muted = write_video(tmp_path / "muted.mkv", frames[:75], audio=np.zeros(75 * 640, np.float32))
+    loaded = load_model(DEFAULT_MODEL, "cpu")
+    tr, lips = Transcriber(loaded), Transcriber(loaded, modality="video")
+    try:
+        silent = [tr.transcribe(p) for p in (muted, muted_long)]
+        plain = tr.transcribe(long_video)
+        lips_only = lips.transcribe(muted).text
+    finally:
+        tr.close()
+        lips.close()
+    assert silent[0].text == lips_only
+    for t in silent:
+        assert t.modality == "video"
+        assert "the sound track is silent: read from the lips alone" in t.warnings
+    assert [s.text for s in silent[1].segments] == [s.text for s in plain.segments]
+    assert len(silent[1].segments) == 3

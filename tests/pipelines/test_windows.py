@@ -127,3 +127,13 @@ def test_context_windows_show_the_neighbours_when_asked():
     first, second = context_windows(utts, n_frames=300, length=75, still=False)
     assert (first.real_start, first.real_end) == (first.start, first.end)  # the neighbour's speech is shown
     assert second.real_start == second.start
+
+
+def test_a_muted_track_is_silent_a_quiet_room_is_not():
+    from lipread.audio.activity import is_silent
+
+    rng = np.random.default_rng(1)
+    assert is_silent(np.zeros(16000, np.float32))
+    assert is_silent(np.zeros(10, np.float32))  # shorter than a frame: nothing to hear
+    assert not is_silent(rng.normal(0, 0.003, 16000))  # room noise at about -50 dB
+    assert not is_silent(np.concatenate([np.zeros(8000), rng.normal(0, 0.3, 640)]))  # one loud frame
