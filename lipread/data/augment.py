@@ -10,6 +10,9 @@ is a pure function of ``(seed, epoch, index)``: a resumed training run sees the 
 - time masking: up to ``time_masks`` spans of up to ``time_mask_frames`` frames
   replaced by the clip's mean frame                                                [auto_avsr]
 - per-frame deletion / duplication with probability p (0.05)                       [LipNet]
+- low resolution: with probability ``lowres`` the clip is shrunk to a random fraction of its size and
+  enlarged back, as the mouth of a face far from the camera is cropped (a 40-px face gives a mouth
+  of about 16 px: 0.16 of a 100x50 crop)                                          [issue 25]
 - word spans: with probability ``word_spans`` a training clip is replaced by a random run of
   its whole words, cut at their aligned times (needs word alignments, e.g. GRID's .align)  [LipNet]
 """
@@ -38,6 +41,10 @@ class AugmentConfig:
     mean colour (random erasing, Zhong et al. 2020; it makes the model read the whole mouth)."""
     cutout_size: float = 0.4
     """The cutout's height and width as a fraction of the crop's (each drawn in [size / 2, size])."""
+    lowres: float = 0.0
+    """Probability that a clip is seen at low resolution (:func:`low_resolution`)."""
+    lowres_scale: tuple[float, float] = (0.15, 0.6)
+    """The range of the fraction of its size a low-resolution clip is shrunk to (drawn uniformly)."""
     time_masks: int = 0
     time_mask_frames: int = 0
     """Up to ``time_masks`` spans of 1..``time_mask_frames`` frames set to the mean frame."""
@@ -113,6 +120,22 @@ def time_mask(video: np.ndarray, n: int, max_len: int, rng: np.random.Generator)
         length = int(rng.integers(1, min(max_len, t) + 1))
         start = int(rng.integers(0, t - length + 1))
         out[start : start + length] = mean
+    return out
+
+
+def low_resolution(video: np.ndarray, scale: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """Every frame shrunk (area averaging) to a random fraction in ``scale`` of its size, the same for the
+    clip, and enlarged back (bilinear): the detail a far face's crop has lost (a copy, same shape)."""
+    import cv2
+
+    t, h, w, c = video.shape
+    f = float(rng.uniform(*scale))
+    small = (max(2, int(round(w * f))), max(2, int(round(h * f))))
+    out = np.empty_like(video)
+    for i in range(t):
+        img = cv2.resize(cv2.resize(video[i], small, interpolation=cv2.INTER_AREA), (w, h),
+                         interpolation=cv2.INTER_LINEAR)
+        out[i] = img.reshape(h, w, c)
     return out
 
 
@@ -245,6 +268,8 @@ class VideoAugment:
             if audio is not None:
                 rows = audio_index(index)
                 audio = audio[rows[rows < audio.shape[0]]]
+        if c.lowres > 0 and rng.random() < c.lowres:
+            video = low_resolution(video, tuple(c.lowres_scale), rng)
         if c.cutout > 0 and rng.random() < c.cutout:
             video = cutout(video, c.cutout_size, rng)
         if c.time_masks > 0:

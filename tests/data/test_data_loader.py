@@ -16,6 +16,7 @@ from lipread.data.augment import (
     crop,
     cutout,
     drop_dup_index,
+    low_resolution,
     shift,
     time_mask,
     word_span,
@@ -142,6 +143,26 @@ def test_cutout_is_one_rectangle_on_every_frame():
     np.testing.assert_array_equal(never, clip)
     always, _ = VideoAugment(AugmentConfig(cutout=1.0))(clip, np.random.default_rng(0))
     assert (always != clip).any()
+
+
+def test_low_resolution_loses_detail_not_the_picture():
+    # a mouth-sized crop with fine stripes and a coarse dark blob
+    yy, xx = np.mgrid[0:50, 0:100]
+    img = (((xx // 2) % 2) * 120 + 60).astype(np.uint8)
+    img[15:35, 30:70] = 10
+    clip = np.repeat(np.stack([img] * 3, axis=-1)[None], 4, axis=0)
+    out = low_resolution(clip, (0.15, 0.16), np.random.default_rng(0))
+    assert out.shape == clip.shape and out.dtype == np.uint8
+    detail = lambda v: np.abs(np.diff(v[0, :, :, 0].astype(float), axis=1)).mean()  # noqa: E731
+    assert detail(out) < 0.2 * detail(clip)  # the 2-px stripes are gone
+    assert out[0, 20:30, 40:60, 0].mean() < 60 < out[0, 40:50, 0:20, 0].mean()  # the blob is still there
+    assert (out[0] == out[3]).all()  # one scale for the whole clip
+    mild = low_resolution(clip, (0.6, 0.6), np.random.default_rng(0))
+    assert detail(out) < detail(mild)  # the smaller the face, the less detail
+    never, _ = VideoAugment(AugmentConfig(lowres=0.0))(clip, np.random.default_rng(0))
+    np.testing.assert_array_equal(never, clip)
+    always, _ = VideoAugment(AugmentConfig(lowres=1.0))(clip, np.random.default_rng(0))
+    assert detail(always) < detail(clip)
 
 
 def test_frame_drop_dup_rate_and_audio_follow():
