@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lipread.audio.activity import adaptive_threshold, frame_energy_db, is_silent
+from lipread.audio.activity import SILENT_DB, adaptive_threshold, frame_energy_db, is_silent
 from lipread.audio.features import compute_features, fit_samples
 from lipread.errors import MediaError, NoFaceError
 from lipread.face.motion import mouth_activity
@@ -320,15 +320,15 @@ class Transcriber:
         self.times.add("frontend", t0)
         win = Window(0.0, result.duration, 0.0, result.duration, face=self._face_read(result, result.duration / 2))
         self._stats.append(mouth_stats(result.mouth))
-        read = self._unless_silent(path, read, result.waveform)
+        read = self._unless_silent(path, read, result.waveform is not None and is_silent(result.waveform))
         self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features if read != "video"
                     else None, read)
         return result.duration
 
-    def _unless_silent(self, path: str, modality: str, waveform: np.ndarray | None) -> str:
-        """``modality``, or ``video`` where ``auto`` chose lips and sound but the sound track is silent (muted):
-        said once per file."""
-        if modality != "av" or self.modality != "auto" or waveform is None or not is_silent(waveform):
+    def _unless_silent(self, path: str, modality: str, silent: bool) -> str:
+        """``modality``, or ``video`` where ``auto`` chose lips and sound but the sound track is ``silent``
+        (muted): said once per file."""
+        if modality != "av" or self.modality != "auto" or not silent:
             return modality
         if SILENT_NOTE not in self._notes:
             log.warning("%s: the sound track is silent: reading the lips only (modality video)", path)
@@ -395,12 +395,15 @@ class Transcriber:
             else:
                 truncated = truncated or bool(result.report and result.report.truncated)
                 mouth, waveform, start, n = result.mouth, result.waveform, result.start, len(result.valid)
-                read = self._unless_silent(path, read, waveform)
+            energy = None if waveform is None else frame_energy_db(waveform, n, spf)  # dB per frame
+            silent = energy is not None and float(energy.max(initial=-np.inf)) < SILENT_DB
+            if result is not None:
+                read = self._unless_silent(path, read, silent)
             self.times.add("frontend", t0)
             # the pauses of the sound (also when only the lips are read), else of the mouth's motion
-            source = "sound" if waveform is not None and (result is None or not is_silent(waveform)) else "mouth"
+            source = "sound" if energy is not None and (result is None or not silent) else "mouth"
             if source == "sound":
-                activity = frame_energy_db(waveform, n, spf)
+                activity = energy
                 threshold = adaptive_threshold(activity, min_range=10.0)
             else:
                 activity = mouth_activity(result.landmarks, result.valid)
@@ -415,7 +418,7 @@ class Transcriber:
                 nxt = max(1, *[u[1] for u in kept], min(later + [done]) - int(fps))
             windows = context_windows(kept, n, length, self.segment_config(source).lead, 0, nxt,
                                       still=self.context == "still")
-            quiet = None if waveform is None else float(np.percentile(frame_energy_db(waveform, n, spf), 10))
+            quiet = None if energy is None else float(np.percentile(energy, 10))
             for (s, e), fw in zip(kept, windows):
                 win = Window(start + fw.start / fps, start + fw.end / fps, start + fw.own_start / fps,
                              start + fw.own_end / fps, speech=(start + s / fps, start + e / fps),
