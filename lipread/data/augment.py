@@ -13,6 +13,13 @@ is a pure function of ``(seed, epoch, index)``: a resumed training run sees the 
 - low resolution: with probability ``lowres`` the clip is shrunk to a random fraction of its size and
   enlarged back, as the mouth of a face far from the camera is cropped (a 40-px face gives a mouth
   of about 16 px: 0.16 of a 100x50 crop)                                          [issue 25]
+- appearance of another speaker's mouth, per clip [issue 26]: an affine jitter (scale, aspect, rotation,
+  shift), photometric changes (brightness, contrast, gamma, colour balance; grey), Gaussian blur and JPEG
+  compression
+- speed: the clip played 0.85-1.2x as fast, frames resampled in step with the sound (the dataset applies
+  it to the waveform too)                                                          [Kaldi, issue 26]
+- time shift: the clip starts and ends up to ``time_shift_frames`` earlier or later (edge frames repeated,
+  or silence cut, never into a word), as windows cut from a long recording do  [issue 25]
 - word spans: with probability ``word_spans`` a training clip is replaced by a random run of
   its whole words, cut at their aligned times (needs word alignments, e.g. GRID's .align)  [LipNet]
 """
@@ -45,6 +52,39 @@ class AugmentConfig:
     """Probability that a clip is seen at low resolution (:func:`low_resolution`)."""
     lowres_scale: tuple[float, float] = (0.15, 0.6)
     """The range of the fraction of its size a low-resolution clip is shrunk to (drawn uniformly)."""
+    affine: float = 0.0
+    """Probability of an affine jitter of the mouth crop (the same for the whole clip): mouths differ in size,
+    shape and tilt, and crops of them in placement."""
+    affine_scale: tuple[float, float] = (0.85, 1.15)
+    affine_aspect: tuple[float, float] = (0.9, 1.1)
+    """Width scale over height scale."""
+    affine_rotate: float = 8.0
+    """Degrees, either way."""
+    affine_shift: float = 0.08
+    """Fraction of the crop's width / height, either way."""
+    photometric: float = 0.0
+    """Probability of brightness / contrast / gamma / colour-balance changes (lighting, camera, skin)."""
+    brightness: float = 0.15
+    """Added fraction of full scale, either way."""
+    contrast: tuple[float, float] = (0.7, 1.3)
+    gamma: tuple[float, float] = (0.7, 1.4)
+    colour: float = 0.1
+    """Per-channel gain in 1 -/+ this."""
+    grey: float = 0.0
+    """Probability that the clip is turned grey (kept as 3 equal channels)."""
+    blur: float = 0.0
+    """Probability of a Gaussian blur (out of focus, motion)."""
+    blur_sigma: tuple[float, float] = (0.3, 1.5)
+    jpeg: float = 0.0
+    """Probability of JPEG compression of every frame (a streamed or re-encoded video)."""
+    jpeg_quality: tuple[int, int] = (15, 60)
+    speed: float = 0.0
+    """Probability that the clip is played faster or slower (sound and frames together)."""
+    speed_range: tuple[float, float] = (0.85, 1.2)
+    """Speed factors (1.2 = 20% faster, fewer frames)."""
+    time_shift: float = 0.0
+    """Probability that the clip's start and end are moved (each by up to ``time_shift_frames``)."""
+    time_shift_frames: int = 12
     time_masks: int = 0
     time_mask_frames: int = 0
     """Up to ``time_masks`` spans of 1..``time_mask_frames`` frames set to the mean frame."""
@@ -137,6 +177,102 @@ def low_resolution(video: np.ndarray, scale: tuple[float, float], rng: np.random
                          interpolation=cv2.INTER_LINEAR)
         out[i] = img.reshape(h, w, c)
     return out
+
+
+def affine_jitter(video: np.ndarray, c: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """One random similarity-plus-aspect transform about the crop's centre, the same on every frame, edges
+    replicated (a copy, same shape)."""
+    import cv2
+
+    t, h, w, ch = video.shape
+    scale = rng.uniform(*c.affine_scale)
+    aspect = rng.uniform(*c.affine_aspect)
+    sx, sy = scale * np.sqrt(aspect), scale / np.sqrt(aspect)
+    angle = np.deg2rad(rng.uniform(-c.affine_rotate, c.affine_rotate))
+    dx, dy = rng.uniform(-c.affine_shift, c.affine_shift) * w, rng.uniform(-c.affine_shift, c.affine_shift) * h
+    cos, sin = np.cos(angle), np.sin(angle)
+    a = np.array([[cos * sx, -sin * sy], [sin * sx, cos * sy]])
+    centre = np.array([w / 2, h / 2])
+    m = np.hstack([a, (centre - a @ centre + [dx, dy])[:, None]]).astype(np.float32)
+    out = np.empty_like(video)
+    for i in range(t):
+        out[i] = cv2.warpAffine(video[i], m, (w, h), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE).reshape(h, w, ch)
+    return out
+
+
+def photometric(video: np.ndarray, c: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    """Contrast about the clip's mean, brightness, per-channel gain, then gamma (a copy, uint8)."""
+    x = video.astype(np.float32) / 255.0
+    mean = x.mean()
+    x = (x - mean) * rng.uniform(*c.contrast) + mean + rng.uniform(-c.brightness, c.brightness)
+    x = x * rng.uniform(1 - c.colour, 1 + c.colour, size=video.shape[-1]).astype(np.float32)
+    x = np.clip(x, 0.0, 1.0) ** rng.uniform(*c.gamma)
+    return np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def to_grey(video: np.ndarray) -> np.ndarray:
+    """Luma in every channel (ITU-R 601 weights), same shape."""
+    if video.shape[-1] != 3:
+        return video
+    y = video.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    return np.repeat(np.clip(np.round(y), 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def gaussian_blur(video: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    t, h, w, ch = video.shape
+    out = np.empty_like(video)
+    for i in range(t):
+        out[i] = cv2.GaussianBlur(video[i], (0, 0), sigmaX=float(sigma)).reshape(h, w, ch)
+    return out
+
+
+def jpeg_compress(video: np.ndarray, quality: int) -> np.ndarray:
+    """Every frame encoded and decoded as JPEG at ``quality`` (RGB in, RGB out)."""
+    import cv2
+
+    t, h, w, ch = video.shape
+    out = np.empty_like(video)
+    flags = [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)]
+    for i in range(t):
+        ok, buf = cv2.imencode(".jpg", video[i][..., ::-1] if ch == 3 else video[i], flags)
+        if not ok:
+            raise RuntimeError("OpenCV could not JPEG-encode a frame")
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR if ch == 3 else cv2.IMREAD_GRAYSCALE)
+        out[i] = (img[..., ::-1] if ch == 3 else img).reshape(h, w, ch)
+    return out
+
+
+def speed_index(t: int, factor: float) -> np.ndarray:
+    """Frame indices of a clip of ``t`` frames played ``factor`` times as fast (nearest frame):
+    ``round(t / factor)`` frames."""
+    n = max(1, int(round(t / factor)))
+    return np.minimum(np.round(np.arange(n) * factor).astype(np.int64), t - 1)
+
+
+def shift_index(t: int, lead: int, tail: int) -> np.ndarray:
+    """Frame indices with ``lead`` frames added at the start (the first frame repeated; negative: that many
+    cut) and ``tail`` at the end likewise. Never empty."""
+    first = max(0, -lead)
+    last = t - max(0, -tail)
+    if last <= first:
+        return np.arange(t)
+    return np.concatenate([np.zeros(max(0, lead), np.int64), np.arange(first, last),
+                           np.full(max(0, tail), t - 1, np.int64)])
+
+
+def draw_shift(t: int, speech: tuple[int, int] | None, max_frames: int, rng: np.random.Generator,
+               margin: int = 2) -> tuple[int, int]:
+    """Random (lead, tail) frame changes in [-max_frames, max_frames]; cuts stop ``margin`` frames short of
+    ``speech`` = (first, end) frames of the words (None: cuts stop at a quarter of the clip)."""
+    first, end = speech if speech is not None else (t // 4, t - t // 4)
+    lead = int(rng.integers(-max_frames, max_frames + 1))
+    tail = int(rng.integers(-max_frames, max_frames + 1))
+    lead = max(lead, -max(0, first - margin))
+    tail = max(tail, -max(0, t - end - margin))
+    return lead, tail
 
 
 def cutout(video: np.ndarray, size: float, rng: np.random.Generator) -> np.ndarray:
@@ -268,6 +404,7 @@ class VideoAugment:
             if audio is not None:
                 rows = audio_index(index)
                 audio = audio[rows[rows < audio.shape[0]]]
+        video = self.appearance(video, rng)
         if c.lowres > 0 and rng.random() < c.lowres:
             video = low_resolution(video, tuple(c.lowres_scale), rng)
         if c.cutout > 0 and rng.random() < c.cutout:
@@ -277,3 +414,19 @@ class VideoAugment:
         if audio is not None and (c.audio_time_masks > 0 or c.audio_freq_masks > 0):
             audio = spec_mask(audio, c, rng)
         return np.ascontiguousarray(video), audio, labels
+
+    def appearance(self, video: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The per-clip appearance changes (affine, photometric, grey, blur, JPEG), each with its probability.
+        Draws nothing from ``rng`` when all are off (older recipes replay the same batches)."""
+        c = self.config
+        if c.affine > 0 and rng.random() < c.affine:
+            video = affine_jitter(video, c, rng)
+        if c.photometric > 0 and rng.random() < c.photometric:
+            video = photometric(video, c, rng)
+        if c.grey > 0 and rng.random() < c.grey:
+            video = to_grey(video)
+        if c.blur > 0 and rng.random() < c.blur:
+            video = gaussian_blur(video, rng.uniform(*c.blur_sigma))
+        if c.jpeg > 0 and rng.random() < c.jpeg:
+            video = jpeg_compress(video, int(rng.integers(c.jpeg_quality[0], c.jpeg_quality[1] + 1)))
+        return video

@@ -21,6 +21,19 @@ from lipread.text import Tokenizer
 from lipread.types import AUDIO_FRAMES_PER_VIDEO_FRAME, VIDEO_FPS
 
 SPLIT_NAMES = ("train", "val", "test")
+SAMPLES_PER_FRAME = 640
+"""16 kHz sound samples per 25 fps video frame."""
+
+
+def shift_wave(wave: np.ndarray, lead: int, tail: int, rng: np.random.Generator) -> np.ndarray:
+    """``lead`` samples added at the start (negative: cut) and ``tail`` at the end: what is added is quiet
+    noise 50 dB under the clip's RMS, as a pause in a recording sounds."""
+    wave = np.asarray(wave, dtype=np.float32)
+    level = float(np.sqrt(np.mean(wave**2))) * 10 ** (-50 / 20) if len(wave) else 1e-5
+    start, end = max(0, -lead), len(wave) - max(0, -tail)
+    body = wave[start:max(start, end)]
+    pad = lambda n: (rng.standard_normal(max(0, n)) * level).astype(np.float32)  # noqa: E731
+    return np.concatenate([pad(lead), body, pad(tail)])
 
 
 @dataclass
@@ -54,6 +67,12 @@ class PreparedDataset(torch.utils.data.Dataset):
     that is what lets ``noise`` (training: a :class:`~lipread.audio.noise.NoiseConfig`, random per clip)
     or ``eval_noise`` (``(kind, snr_db, seed)``: the same noise for a clip in every run) be mixed into the
     sound first. Babble is drawn from the other clips of the same split.
+
+    ``voice`` (training: a :class:`~lipread.audio.voice.VoiceConfig` or dict) changes the sound like another
+    speaker's (pitch, reverberation, a phone channel, gain) before the noise; it needs ``audio_features``.
+    The augmentation's ``speed`` and ``time_shift`` change the frames and the sound together.
+    ``standin=True`` (evaluation) gives each clip to one of the stand-in speakers of
+    :mod:`lipread.data.standin` (its voice needs ``audio_features``); the sample's speaker names it.
     """
 
     def __init__(
@@ -69,6 +88,8 @@ class PreparedDataset(torch.utils.data.Dataset):
         audio_features=None,
         noise=None,
         eval_noise: tuple[str, float, int] | None = None,
+        voice=None,
+        standin: bool = False,
     ):
         if split is not None and split not in SPLIT_NAMES:
             raise DataError(f"unknown split {split!r}", fix=f"Use one of {', '.join(SPLIT_NAMES)} (or none for all).")
@@ -94,6 +115,18 @@ class PreparedDataset(torch.utils.data.Dataset):
         self.audio_features = self.noise = self.eval_noise = self.mixer = None
         if audio_features is not None or noise is not None or eval_noise is not None:
             self._setup_wave(audio_features, noise, eval_noise)
+        from lipread.audio.voice import VoiceConfig
+        from lipread.config import build_config
+
+        self.voice = voice if voice is None or isinstance(voice, VoiceConfig) else build_config(VoiceConfig, dict(voice))
+        if self.voice is not None and self.voice.active and self.use_audio and self.audio_features is None:
+            raise DataError("voice augmentation changes the sound, so the audio features must be computed from "
+                            "the cache's waveform", cache_dir, "Set data.audio_features (e.g. {kind: mfcc}).")
+        self.standin = bool(standin)
+        if self.standin and self.use_audio and self.audio_features is None and self.clips[0].audio_shape is not None:
+            raise DataError("stand-in speakers change the sound, so the audio features must be computed from the "
+                            "cache's waveform", cache_dir, "Pass audio_features (evaluate does this for a model "
+                            "that hears).")
         if frame_labels and not any(c.words for c in self.clips):
             raise DataError(f"split {split!r} has no word alignments for frame labels", cache_dir,
                             "Prepare a corpus with word times (GRID .align files, LRS word timings), or set "
@@ -125,16 +158,23 @@ class PreparedDataset(torch.utils.data.Dataset):
                   if self.clips[int(i)].id != clip_id][:n]
         return [self.reader.wave(self.clips[int(i)]) for i in others]
 
-    def _audio_from_wave(self, info: ClipInfo, frames: int, rng: np.random.Generator) -> np.ndarray:
+    def _audio_from_wave(self, info: ClipInfo, frames: int, rng: np.random.Generator,
+                         wave: np.ndarray | None = None, index: int = 0) -> np.ndarray:
+        """Features of ``wave`` (default: the clip's stored sound) after the voice augmentation and noise of
+        training, or the fixed noise of an evaluation."""
         from lipread.audio.features import compute_features
         from lipread.audio.noise import clip_seed
+        from lipread.audio.voice import augment_voice
 
-        wave = self.reader.wave(info)
+        wave = self.reader.wave(info) if wave is None else wave
         if self.eval_noise is not None:
             kind, snr, seed = self.eval_noise
             wave = self.mixer.mix(wave, kind, float(snr), np.random.default_rng(clip_seed(seed, info.id)), info.id)
-        elif self.noise is not None and self.train:
-            wave = self.mixer.random(wave, self.noise, rng, info.id)
+        elif self.train:
+            if self.voice is not None and self.voice.active:
+                wave = augment_voice(wave, self.voice, np.random.default_rng([self.seed, self.epoch, index, 3]))
+            if self.noise is not None:
+                wave = self.mixer.random(wave, self.noise, rng, info.id)
         return compute_features(wave, self.audio_features, n_video_frames=frames)
 
     def split_counts(self) -> dict[str, int]:
@@ -173,11 +213,20 @@ class PreparedDataset(torch.utils.data.Dataset):
         info = self.clips[index]
         video = np.array(self.reader.mouth(info))  # a writable copy, not a view of the memory map
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        if self.use_audio and self.audio_features is not None:
-            audio = self._audio_from_wave(info, video.shape[0], np.random.default_rng([self.seed, self.epoch, index, 1]))
-        else:
-            audio = self.reader.audio(info) if self.use_audio else None
+        from_wave = self.use_audio and self.audio_features is not None
+        wave = self.reader.wave(info) if from_wave else None
+        audio = None
+        if not from_wave and self.use_audio:
+            audio = self.reader.audio(info)
             audio = None if audio is None else np.array(audio)
+        speaker = info.speaker
+        if self.standin:
+            from lipread.data.standin import standin_for, standin_video, standin_voice
+
+            who = standin_for(info.id)
+            video = standin_video(video, who, info.id)
+            wave = None if wave is None else standin_voice(wave, who)
+            speaker = f"standin-{who.name}"
         text = info.text
         labels = None
         if self.frame_labels and info.words:
@@ -190,9 +239,61 @@ class PreparedDataset(torch.utils.data.Dataset):
             labels = None if labels is None else labels[start:end]
             if audio is not None:
                 audio = audio[start * AUDIO_FRAMES_PER_VIDEO_FRAME : end * AUDIO_FRAMES_PER_VIDEO_FRAME]
+            if wave is not None:
+                wave = wave[start * SAMPLES_PER_FRAME : end * SAMPLES_PER_FRAME]
+        if self.train:
+            video, wave, audio, labels = self._retime(index, info, video, wave, audio, labels, span)
+        if from_wave:
+            audio = self._audio_from_wave(info, video.shape[0], np.random.default_rng([self.seed, self.epoch, index, 1]),
+                                          wave=wave, index=index)
         video, audio, labels = self.augment.apply(video, rng, audio, labels)
         targets = self.tokenizer.encode(text)
-        return Sample(info.id, text, info.speaker, video, targets, audio, labels)
+        return Sample(info.id, text, speaker, video, targets, audio, labels)
+
+    def _retime(self, index: int, info: ClipInfo, video, wave, audio, labels, span):
+        """Training: the augmentation's ``speed`` (frames and sound resampled together) and ``time_shift``
+        (start and end moved; repeated edge frames come with quiet sound). Draws from its own generator, and
+        nothing when both are off."""
+        c = self.augment.config
+        if c.speed <= 0 and c.time_shift <= 0:
+            return video, wave, audio, labels
+        from lipread.audio.voice import resample_length
+        from lipread.data.augment import audio_index, draw_shift, shift_index, speed_index
+
+        rng = np.random.default_rng([self.seed, self.epoch, index, 2])
+        order = np.arange(video.shape[0])
+        if c.speed > 0 and rng.random() < c.speed:
+            factor = float(rng.uniform(*c.speed_range))
+            order = speed_index(video.shape[0], factor)
+            if wave is not None:
+                wave = resample_length(wave, int(round(len(wave) * len(order) / video.shape[0])))
+        lead = tail = 0
+        if c.time_shift > 0 and span is None and rng.random() < c.time_shift:
+            speech = self._speech_frames(info, labels, video.shape[0])
+            if speech is not None and len(order) != video.shape[0]:  # the words' frames after the speed change
+                ratio = len(order) / video.shape[0]
+                speech = (int(speech[0] * ratio), int(np.ceil(speech[1] * ratio)))
+            lead, tail = draw_shift(len(order), speech, c.time_shift_frames, rng)
+            order = order[shift_index(len(order), lead, tail)]
+            if wave is not None:
+                wave = shift_wave(wave, lead * SAMPLES_PER_FRAME, tail * SAMPLES_PER_FRAME, rng)
+        video = video[order]
+        labels = None if labels is None else labels[order]
+        if audio is not None:  # cached features: rows follow the frames (no pitch change)
+            rows = audio_index(order)
+            audio = audio[np.minimum(rows, audio.shape[0] - 1)]
+        return video, wave, audio, labels
+
+    def _speech_frames(self, info: ClipInfo, labels, frames: int) -> tuple[int, int] | None:
+        """(first, end) frames of the clip's words, from the align labels or the word times; None if unknown."""
+        if labels is not None and np.any(labels > 0):
+            nz = np.flatnonzero(labels > 0)
+            return int(nz[0]), int(nz[-1]) + 1
+        words = [w for w in (info.words or []) if str(w[0]) not in ("sil", "sp") and w[2] > w[1]]
+        if not words:
+            return None
+        fps, offset = info.fps or VIDEO_FPS, info.start or 0.0
+        return max(0, int((words[0][1] - offset) * fps)), min(frames, int(np.ceil((words[-1][2] - offset) * fps)))
 
     def _word_span(self, info: ClipInfo, frames: int, rng: np.random.Generator):
         """Training only: with probability ``word_spans``, a random run of the clip's aligned words."""

@@ -45,6 +45,9 @@ class DataConfig:
     noise: dict[str, Any] = field(default_factory=dict)
     """Training noise on the sound (``lipread.audio.noise.NoiseConfig``: prob, babble, snr_min, snr_max,
     talkers); needs ``audio_features``."""
+    voice: dict[str, Any] = field(default_factory=dict)
+    """Training changes of the voice (``lipread.audio.voice.VoiceConfig``: pitch, gain, reverb, band and their
+    ranges), applied before the noise; needs ``audio_features``."""
 
 
 @dataclass

@@ -27,10 +27,14 @@ class TrainData:
         if d.noise and not d.audio_features:
             raise ConfigError("data.noise needs data.audio_features (noise is mixed into the sound, and the "
                               "features are then computed from it)", fix="Set data.audio_features, e.g. {kind: mfcc}.")
+        if d.voice and not d.audio_features:
+            raise ConfigError("data.voice needs data.audio_features (the voice is changed in the sound, and the "
+                              "features are then computed from it)", fix="Set data.audio_features, e.g. {kind: mfcc}.")
         wave = dict(audio_features=d.audio_features or None) if d.audio_features else {}
         self.train_set = PreparedDataset(d.cache, split=d.train_split, tokenizer=tokenizer,
                                          augment=d.augment or None, train=True, seed=cfg.seed,
-                                         frame_labels=cfg.align_weight > 0, noise=d.noise or None, **wave)
+                                         frame_labels=cfg.align_weight > 0, noise=d.noise or None,
+                                         voice=d.voice or None, **wave)
         self.val_set = (PreparedDataset(d.cache, split=d.val_split, tokenizer=tokenizer, train=False, **wave)
                         if d.val_split else None)
         self.sampler = FrameBudgetBatchSampler(
