@@ -31,10 +31,14 @@ log = logging.getLogger("lipread.evaluate")
               help="Mix this noise into each clip's sound first (babble: other clips of the same split), seeded "
                    "per clip so the number reruns; needs --snr.")
 @click.option("--snr", type=float, default=None, metavar="DB", help="Signal-to-noise ratio of --noise, in dB.")
+@click.option("--standin", is_flag=True, default=False,
+              help="Give each clip to one of nine stand-in speakers first (its voice's formants and the face's "
+                   "shape and colour changed by transforms training never applies): a development set for "
+                   "speakers the model never saw. WER per stand-in is in the report.")
 @click.option("--json", "as_json", is_flag=False, flag_value="-", default=None, metavar="[FILE]",
               help=JSON_HELP + " (the summary of report.json); --json FILE writes it to FILE instead.")
 def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight, word_score, flip_average, length_norm,
-            ctc_weight, grammar, word_timing, batch_size, device, limit, output_dir, modality, noise, snr, as_json):
+            ctc_weight, grammar, word_timing, batch_size, device, limit, output_dir, modality, noise, snr, standin, as_json):
     """Decode the clips of DATA (a cache from `lipread prepare`) with CHECKPOINT and score WER/CER.
 
     CHECKPOINT is a checkpoint folder (e.g. runs/x/best) or a zoo model name (e.g. lipnet-grid-s1).
@@ -61,7 +65,8 @@ def command(checkpoint, data, split, decoder, beam_size, lm, lexicon, lm_weight,
     result = evaluate(checkpoint, data, split=split, batch_size=batch_size, device=device, limit=limit,
                       decoder=decoder, beam_size=beam_size, lm=lm, lexicon=lexicon, lm_weight=lm_weight,
                       word_score=word_score, flip_average=flip_average, length_norm=length_norm,
-                      ctc_weight=ctc_weight, grammar=grammar, word_timing=word_timing, modality=modality, noise=noise, snr=snr)
+                      ctc_weight=ctc_weight, grammar=grammar, word_timing=word_timing, modality=modality, noise=noise, snr=snr,
+                      standin=standin)
     extra = {"checkpoint": str(checkpoint), "data": str(data)}
     if as_json == "-":
         click.echo(json.dumps(result.summary(extra), indent=2))

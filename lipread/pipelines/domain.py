@@ -15,6 +15,8 @@ file is compared with it:
   a clip that reads better backwards (by more than any validation clip did) is not speech the model
   knows: time-reversed, or lips moving in a way unlike the training speaker's.
 - ``duration``: a single-window clip much shorter than the training clips.
+- ``speaker``: a voice or a face far from the training speaker's (:mod:`lipread.pipelines.speaker`),
+  for models that learned one speaker.
 
 Each warning is one line naming the measure, the clip's value and the training range. Thresholds come
 from the data (percentiles with a margin, see :func:`calibrate_domain`), never from tuning on the
@@ -121,12 +123,14 @@ def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: fl
     shortest = domain.get("min_seconds")
     if shortest and seconds is not None and seconds < 0.5 * shortest:
         out.append(f"the clip is {seconds:.2f} s long; the model was trained on clips of {shortest:.2f} s or more")
-    return out
+    from lipread.pipelines.speaker import speaker_warnings
+
+    return out + speaker_warnings(domain.get("speaker"), stats)
 
 
 def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "", flip_average: bool = False,
                      confidences: dict[str, list[float]] | None = None,
-                     splits: tuple[str | None, str | None] = ("train", "val")) -> dict:
+                     splits: tuple[str | None, str | None] = ("train", "val"), speaker: bool = True) -> dict:
     """The ``domain`` section of a checkpoint, from the ``train`` and ``val`` splits of ``cache``.
 
     Ranges of motion and brightness from the training clips (:func:`widened_range`); the confidence
@@ -177,6 +181,10 @@ def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "
                         "val_confidence_min": round(lowest, 4),
                         "val_direction_gap_max": round(max(gaps), 4)},
     }
+    if speaker:
+        from lipread.pipelines.speaker import calibrate_speaker
+
+        domain["speaker"] = calibrate_speaker(cache, splits[0])
     if attention:
         domain["confidence_floors"] = {m: round(max(0.0, min(c) - 0.05), 4) for m, c in confidences.items()}
         domain["calibration"]["val_confidence_min_by_modality"] = {m: round(min(c), 4) for m, c in confidences.items()}

@@ -168,6 +168,7 @@ def evaluate(
     noise: str | None = None,
     snr: float | None = None,
     noise_seed: int = 0,
+    standin: bool = False,
     **decode_overrides: Any,
 ) -> EvalResult:
     """Decode the clips of ``split`` in ``cache`` with the model at ``checkpoint`` (folder or zoo name).
@@ -179,6 +180,8 @@ def evaluate(
     ``modality``: what an audio-visual model reads (av | video | audio; auto = av for a model with a Listen
     encoder, else video). ``noise`` (white | babble) at ``snr`` dB is mixed into each clip's sound first, seeded
     per clip by ``noise_seed`` (babble: other clips of the same split).
+    ``standin``: each clip is first given to one of the stand-in speakers (:mod:`lipread.data.standin`: its
+    voice and face changed by transforms training never applies); WER per stand-in is in the report.
     """
     from lipread.data import PreparedDataset, collate
     from lipread.device import resolve_device
@@ -211,8 +214,9 @@ def evaluate(
     else:
         check_ctc_options(options)
     split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
-    audio_kwargs = audio_dataset_options(cache, config, modality, noise, snr, noise_seed, path)
-    dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer, **audio_kwargs)
+    audio_kwargs = audio_dataset_options(cache, config, modality, noise, snr, noise_seed, path, standin=standin)
+    dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer, standin=standin,
+                              **audio_kwargs)
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
     log.info("scoring split %s of %s (%d clips) with %s on %s; %s decoder", split, cache, len(dataset), path, dev,
              options.decoder)
@@ -246,6 +250,8 @@ def evaluate(
     condition: dict[str, Any] = {"modality": modality} if reads_audio(model) else {}
     if noise:
         condition.update(noise=noise, snr_db=float(snr), noise_seed=noise_seed)
+    if standin:
+        condition["standin"] = True
     return EvalResult(report, refs, hyps, split=split, decode=options, best=best,
                       word_times=word_time_report(time_errors) if time_errors else None, condition=condition)
 
@@ -294,7 +300,8 @@ def check_ctc_options(options: DecodeOptions) -> None:
                          fix="Leave them out.")
 
 
-def audio_dataset_options(cache, config: dict, modality: str, noise, snr, noise_seed: int, model_path) -> dict:
+def audio_dataset_options(cache, config: dict, modality: str, noise, snr, noise_seed: int, model_path,
+                          standin: bool = False) -> dict:
     """PreparedDataset options for the sound a modality needs: the model's audio features computed from
     the cache's stored sound (after noise, when asked), or none for lips only."""
     from lipread.data.cache import CacheReader
@@ -309,9 +316,10 @@ def audio_dataset_options(cache, config: dict, modality: str, noise, snr, noise_
     features = (config.get("preprocess") or {}).get("audio_features")
     if not reader.has_wave:
         cached = reader.config.get("frontend", {}).get("audio_features")
-        if noise or features != cached:
+        if noise or standin or features != cached:
             raise DataError("the cache kept no sound (prepared by an older lipread), so "
-                            + ("noise cannot be mixed in" if noise else "the model's audio features cannot be made"),
+                            + ("noise cannot be mixed in" if noise else "the stand-in voices cannot be made"
+                               if standin else "the model's audio features cannot be made"),
                             cache, "Prepare the corpus again with `lipread prepare ... --audio`.")
         return {}
     return {"audio_features": features, "eval_noise": (noise, float(snr), noise_seed) if noise else None}
@@ -340,6 +348,9 @@ def format_summary(report: ScoreReport, top: int = 10, split: str | None = None,
         what += f", modality {condition['modality']}"
         if condition.get("noise"):
             what += f", {condition['noise']} noise at {condition['snr_db']:g} dB"
+    if condition and condition.get("standin"):
+        what += ", stand-in speakers"
+
     if decode is not None:
         what += f", {decode.decoder} decoder" + (f" (beam {decode.beam_size}{', LM' if decode.lm else ''})"
                                                 if decode.decoder == "beam" else "")

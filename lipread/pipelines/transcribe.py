@@ -315,12 +315,15 @@ class Transcriber:
             win = Window(0.0, duration, 0.0, duration)
             self._note_audio_only(0.0, duration)
             features = compute_features(sound, self.loaded.frontend.audio_features, n_video_frames=len(mouth))
+            heard = self._speaker(None, sound, "audio")
+            if heard:
+                self._stats.append(heard)
             self._queue(win, mouth, features, "audio")
             return duration
         self.times.add("frontend", t0)
         win = Window(0.0, result.duration, 0.0, result.duration, face=self._face_read(result, result.duration / 2))
-        self._stats.append(mouth_stats(result.mouth))
         read = self._unless_silent(path, read, result.waveform is not None and is_silent(result.waveform))
+        self._stats.append({**mouth_stats(result.mouth), **self._speaker(result.mouth, result.waveform, read)})
         self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features if read != "video"
                     else None, read)
         return result.duration
@@ -424,10 +427,15 @@ class Transcriber:
                              start + fw.own_end / fps, speech=(start + s / fps, start + e / fps),
                              face=None if result is None else self._face_read(result, start + (s + e) / 2 / fps))
                 index = fw.frame_index()
+                own = None if waveform is None else waveform[fw.real_start * spf : fw.real_end * spf]
                 if result is not None:
-                    self._stats.append(mouth_stats(mouth[fw.real_start : fw.real_end]))
+                    self._stats.append({**mouth_stats(mouth[fw.real_start : fw.real_end]),
+                                        **self._speaker(mouth[fw.real_start : fw.real_end], own, read)})
                     clip = self.eval_transform(mouth[index], None)[0]
                 else:
+                    heard = self._speaker(None, own, read)
+                    if heard:
+                        self._stats.append(heard)
                     clip = mouth[index]
                 feats = None
                 if read != "video":
@@ -444,11 +452,24 @@ class Transcriber:
             if truncated:
                 break
 
+    def _speaker(self, mouth: np.ndarray | None, waveform: np.ndarray | None, read: str) -> dict[str, float]:
+        """Distances of the face read and the voice heard from the training speaker's (none when the model
+        carries no speaker profile)."""
+        speaker = (self.domain or {}).get("speaker")
+        if not speaker:
+            return {}
+        from lipread.pipelines.speaker import speaker_distances
+
+        return speaker_distances(speaker, mouth if read != "audio" else None,
+                                 waveform if read != "video" else None)
+
     def _warnings(self, transcript: Transcript, stats: list[dict[str, float]], single: bool) -> list[str]:
-        """Out-of-domain warnings for one file (:mod:`lipread.pipelines.domain`)."""
+        """Out-of-domain warnings for one file (:mod:`lipread.pipelines.domain`): each measure's median over
+        the windows that have it."""
         if not self.domain or not stats:
             return []
-        median = {k: float(np.median([s[k] for s in stats])) for k in stats[0]}
+        keys = {k for s in stats for k in s}
+        median = {k: float(np.median([s[k] for s in stats if k in s])) for k in keys}
         direction = tuple(np.mean(self._directions, axis=0)) if self._directions else None
         return domain_warnings(self.domain, median, transcript.confidence, direction,
                                transcript.duration if single else None, modality=transcript.modality)

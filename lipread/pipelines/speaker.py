@@ -1,0 +1,176 @@
+"""Is this the speaker the model learned? Voice and face profiles of a single-speaker model (issue 26).
+
+A model trained on one speaker reads others badly, and its confidence does not always say so. The
+checkpoint's ``domain.speaker`` section holds a profile of the training speaker's voice and face, made from
+the training clips by :func:`calibrate_speaker`; a file whose voice or face is far from it gets a warning
+("a speaker the model never saw").
+
+- **voice**: the mean and spread of 12 MFCCs (c1-c12: the spectral envelope, which the vocal tract and the
+  microphone shape) over the frames with speech (within 20 dB of the loudest), and the median pitch (log f0,
+  YIN) of those frames: 25 numbers.
+- **face**: the mouth crop's mean frame, its lightness (CIE L*) at 6x12 and relative to its own mean (the
+  shape of the lips and the mouth), and the crop's mean L*a*b* colour (skin and lips): 75 numbers.
+
+The voice profile is fitted on each training clip twice, as recorded and with the noise the models train
+with (white or babble, 0-30 dB), so a noisy room alone does not make the training speaker a stranger.
+A profile is the numbers' mean over the training clips and their spread: the voice's full covariance (shrunk
+1% towards its diagonal), since what is said moves the MFCCs together; the face's per-number spread. A
+clip's **distance** is its Mahalanobis distance divided by the square root of the number of numbers (the
+root mean square of z-scores, for the face). The threshold is the training clips' 99.5th percentile of distance plus
+half its distance above the median, so held-out clips of the training speaker stay under it (measured on
+clips not used to calibrate: ``pipelines/grid/speaker_check.py``). A new microphone, room or light moves
+the numbers too; the warning says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+VOICE_DIMS = 25
+SHRINK = 0.01
+"""Share of the diagonal mixed into a full covariance."""
+FACE_SIZE = (12, 6)
+"""(width, height) the mean mouth frame is shrunk to."""
+SPEECH_DB = 20.0
+"""Frames within this many dB of the loudest count as speech."""
+MIN_SPEECH_FRAMES = 20
+"""Fewer speech frames (10 ms each) than this: no voice measure."""
+
+
+def voice_features(wave: np.ndarray | None, sample_rate: int = 16000) -> np.ndarray | None:
+    """(24,) float64 from mono float32 ``wave``, or None when it has too little sound to measure."""
+    if wave is None or len(wave) < sample_rate // 4:
+        return None
+    import librosa
+
+    wave = np.asarray(wave, dtype=np.float32)
+    mel = librosa.feature.melspectrogram(y=wave, sr=sample_rate, n_fft=512, hop_length=160, win_length=400,
+                                         n_mels=40, power=2.0)
+    logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)
+    energy = logmel.max(axis=0)
+    if not np.isfinite(energy).any() or float(energy.max()) < -60.0:  # digital silence
+        return None
+    speech = energy > float(energy.max()) - SPEECH_DB
+    if int(speech.sum()) < MIN_SPEECH_FRAMES:
+        return None
+    mfcc = librosa.feature.mfcc(S=logmel[:, speech], n_mfcc=13)[1:]
+    f0 = librosa.yin(wave, fmin=60, fmax=400, sr=sample_rate, frame_length=1024, hop_length=160)
+    n = min(len(f0), len(speech))
+    pitch = float(np.log(np.median(f0[:n][speech[:n]])))
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), [pitch]]).astype(np.float64)
+
+
+def face_features(mouth: np.ndarray | None) -> np.ndarray | None:
+    """(75,) float64 from mouth crops (T, H, W, 3) uint8 RGB, or None for no frames / not colour."""
+    if mouth is None or len(mouth) == 0 or mouth.ndim != 4 or mouth.shape[-1] != 3:
+        return None
+    import cv2
+
+    mean = np.asarray(mouth, dtype=np.float32).mean(axis=0) / 255.0
+    lab = cv2.cvtColor(mean, cv2.COLOR_RGB2LAB)  # L 0-100, a/b about -128..127
+    small = cv2.resize(lab[..., 0], FACE_SIZE, interpolation=cv2.INTER_AREA)
+    shape = small - small.mean()
+    return np.concatenate([shape.reshape(-1), lab.reshape(-1, 3).mean(axis=0)]).astype(np.float64)
+
+
+def fit_profile(features: Sequence[np.ndarray], full: bool = False) -> dict:
+    """A profile (mean, spread, threshold) from the training clips' features; ``full``: a full covariance
+    (stored as its inverse, ``precision``), else a spread per number (``std``)."""
+    x = np.stack([np.asarray(f, dtype=np.float64) for f in features])
+    mean = x.mean(axis=0)
+    profile: dict = {"mean": [round(float(v), 6) for v in mean]}
+    if full:
+        cov = np.cov(x.T)
+        cov = (1 - SHRINK) * cov + SHRINK * np.diag(np.diag(cov))
+        profile["precision"] = [[float(f"{v:.6g}") for v in row] for row in np.linalg.inv(cov)]
+    else:
+        # a spread floor (a tenth of the median spread) so a number that never varies cannot dominate
+        std = np.maximum(x.std(axis=0), 0.1 * float(np.median(x.std(axis=0))) + 1e-9)
+        profile["std"] = [round(float(v), 6) for v in std]
+    d = np.array([distance(profile, f) for f in x])
+    p50, p995 = np.percentile(d, [50, 99.5])
+    profile["threshold"] = round(float(p995 + 0.5 * (p995 - p50)), 4)
+    profile["clips"] = int(len(x))
+    return profile
+
+
+def distance(profile: dict, features: np.ndarray | None) -> float | None:
+    """RMS z-score of ``features`` against ``profile`` (None when there is nothing to measure)."""
+    if features is None or not profile:
+        return None
+    mean = np.asarray(profile["mean"])
+    if len(features) != len(mean):
+        return None
+    diff = np.asarray(features, dtype=np.float64) - mean
+    if "precision" in profile:
+        return float(np.sqrt(max(0.0, diff @ np.asarray(profile["precision"]) @ diff) / len(mean)))
+    return float(np.sqrt(np.mean((diff / np.asarray(profile["std"])) ** 2)))
+
+
+def speaker_distances(speaker: dict | None, mouth: np.ndarray | None = None,
+                      wave: np.ndarray | None = None) -> dict[str, float]:
+    """``{"voice_distance": .., "face_distance": ..}`` for what could be measured."""
+    out: dict[str, float] = {}
+    if not speaker:
+        return out
+    if "voice" in speaker and wave is not None:
+        d = distance(speaker["voice"], voice_features(wave))
+        if d is not None:
+            out["voice_distance"] = d
+    if "face" in speaker and mouth is not None:
+        d = distance(speaker["face"], face_features(mouth))
+        if d is not None:
+            out["face_distance"] = d
+    return out
+
+
+def speaker_warnings(speaker: dict | None, stats: dict[str, float]) -> list[str]:
+    """One line each for a voice or a face far from the training speaker's."""
+    if not speaker:
+        return []
+    out = []
+    texts = {"voice": "a voice unlike the training speaker's (a speaker the model never saw, or another "
+                      "microphone or room)",
+             "face": "a face unlike the training speaker's (a speaker the model never saw, or other light or "
+                     "camera)"}
+    for key, text in texts.items():
+        value, profile = stats.get(f"{key}_distance"), speaker.get(key)
+        if value is not None and profile and value > profile["threshold"]:
+            out.append(f"{text}: {key} distance {value:.2f}, training clips up to {profile['threshold']:.2f}; "
+                       "the text is likely wrong")
+    return out
+
+
+def calibrate_speaker(cache: str, split: str | None = "train", noisy: bool = True, seed: int = 0) -> dict:
+    """The ``domain.speaker`` section from the clips of ``split`` of a prepared cache: a face profile, and a
+    voice profile when the cache kept the sound (``noisy``: each clip also with training noise)."""
+    from lipread.audio.noise import NoiseConfig, NoiseMixer
+    from lipread.data.cache import CacheReader
+
+    reader = CacheReader(cache)
+    clips = [c for c in reader.clips if split is None or c.split == split]
+    if not clips:
+        raise ValueError(f"no clips in split {split!r} of {cache}")
+    faces = [f for f in (face_features(np.asarray(reader.mouth(c))) for c in clips) if f is not None]
+    section = {"description": f"{len(clips)} {split or 'all'} clips of {cache}"
+                              + (" (the voice: each also with training noise, 0-30 dB)" if noisy else "")}
+    if faces:
+        section["face"] = fit_profile(faces)
+    if reader.has_wave:
+        waves = [reader.wave(c) for c in clips]
+        if noisy:
+            rng = np.random.default_rng(seed)
+            mixer = NoiseMixer(lambda r, cid: [waves[int(i)] for i in r.choice(len(waves), min(7, len(waves)), replace=False)
+                                               if clips[int(i)].id != cid][:6])
+            noise = NoiseConfig(prob=1.0, babble=0.5, snr_min=0.0, snr_max=30.0, talkers=6)
+            waves += [mixer.random(w, noise, rng, c.id) for w, c in zip(waves[: len(clips)], clips)]
+        voices = [v for v in (voice_features(w) for w in waves) if v is not None]
+        if voices:
+            section["voice"] = fit_profile(voices, full=True)
+    return section
+
+
+__all__ = ["calibrate_speaker", "distance", "face_features", "fit_profile", "speaker_distances",
+           "speaker_warnings", "voice_features"]
