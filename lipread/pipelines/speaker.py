@@ -16,8 +16,8 @@ with (white or babble, 0-30 dB), so a noisy room alone does not make the trainin
 A profile is the numbers' mean over the training clips and their spread: the voice's full covariance (shrunk
 1% towards its diagonal), since what is said moves the MFCCs together; the face's per-number spread. A
 clip's **distance** is its Mahalanobis distance divided by the square root of the number of numbers (the
-root mean square of z-scores, for the face). The threshold is the training clips' 99.5th percentile of distance plus
-half its distance above the median, so held-out clips of the training speaker stay under it (measured on
+root mean square of z-scores, for the face). The threshold is the 99.5th percentile of the training clips' distances, each
+measured against a profile of the other half of the clips, plus half its distance above the median, so held-out clips of the training speaker stay under it (measured on
 clips not used to calibrate: ``pipelines/grid/speaker_check.py``). A new microphone, room or light moves
 the numbers too; the warning says so.
 """
@@ -75,12 +75,8 @@ def face_features(mouth: np.ndarray | None) -> np.ndarray | None:
     return np.concatenate([shape.reshape(-1), lab.reshape(-1, 3).mean(axis=0)]).astype(np.float64)
 
 
-def fit_profile(features: Sequence[np.ndarray], full: bool = False) -> dict:
-    """A profile (mean, spread, threshold) from the training clips' features; ``full``: a full covariance
-    (stored as its inverse, ``precision``), else a spread per number (``std``)."""
-    x = np.stack([np.asarray(f, dtype=np.float64) for f in features])
-    mean = x.mean(axis=0)
-    profile: dict = {"mean": [round(float(v), 6) for v in mean]}
+def _moments(x: np.ndarray, full: bool) -> dict:
+    profile: dict = {"mean": [round(float(v), 6) for v in x.mean(axis=0)]}
     if full:
         cov = np.cov(x.T)
         cov = (1 - SHRINK) * cov + SHRINK * np.diag(np.diag(cov))
@@ -89,8 +85,22 @@ def fit_profile(features: Sequence[np.ndarray], full: bool = False) -> dict:
         # a spread floor (a tenth of the median spread) so a number that never varies cannot dominate
         std = np.maximum(x.std(axis=0), 0.1 * float(np.median(x.std(axis=0))) + 1e-9)
         profile["std"] = [round(float(v), 6) for v in std]
-    d = np.array([distance(profile, f) for f in x])
+    return profile
+
+
+def fit_profile(features: Sequence[np.ndarray], full: bool = False) -> dict:
+    """A profile (mean, spread, threshold) from the training clips' features; ``full``: a full covariance
+    (stored as its inverse, ``precision``), else a spread per number (``std``).
+
+    The threshold comes from distances of clips the profile was not fitted on (a profile of every other
+    clip measures the rest, and the other way round), since a clip is always nearer to a profile it shaped;
+    the stored profile is then fitted on all of them."""
+    x = np.stack([np.asarray(f, dtype=np.float64) for f in features])
+    halves = (x[0::2], x[1::2])
+    d = np.concatenate([[distance(_moments(fit, full), f) for f in other]
+                        for fit, other in (halves, halves[::-1])])
     p50, p995 = np.percentile(d, [50, 99.5])
+    profile = _moments(x, full)
     profile["threshold"] = round(float(p995 + 0.5 * (p995 - p50)), 4)
     profile["clips"] = int(len(x))
     return profile

