@@ -12,11 +12,11 @@ import sys
 import click
 
 from lipread import __version__
-from lipread.cli import crop, evaluate, info, models, prepare, score, train, transcribe
+from lipread.cli import crop, evaluate, info, live, models, prepare, score, train, transcribe
 from lipread.cli._common import CONTEXT, setup_logging
 from lipread.errors import LipreadError
 
-SUBCOMMANDS = [transcribe, crop, info, prepare, train, evaluate, score, models]
+SUBCOMMANDS = [transcribe, live, crop, info, prepare, train, evaluate, score, models]
 
 log = logging.getLogger("lipread")
 

@@ -68,6 +68,22 @@ class LoadedModel:
         """
         return transcribe(path, model=self, **options)
 
+    def stream(self, source: str | int = 0, realtime: bool = False, **options: Any):
+        """Read a live source with this model, an utterance at a time as each ends:
+        ``for u in lipread.load_model().stream("clip.mp4", realtime=True): print(u.text)``.
+
+        ``source``: a camera index, a video file, a stream URL or ``-`` (stdin); ``realtime`` paces a file
+        as a camera would. ``options``: ``modality``, ``face`` and decoder settings
+        (:class:`~lipread.pipelines.live.LiveReader`). Yields :class:`~lipread.pipelines.live.Utterance`.
+        """
+        from lipread.pipelines.live import LiveReader
+
+        reader = LiveReader(self, **options)
+        try:
+            yield from reader.stream(source, realtime=realtime)
+        finally:
+            reader.close()
+
 
 DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm",
                "word_timing", "ctc_weight", "grammar")

@@ -1,0 +1,129 @@
+"""`lipread live` (issue 28): real GRID clips as files, paced and not, with and without sound, interrupted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from lipread.metrics import score
+
+
+@pytest.fixture(scope="module")
+def three(grid_clips, tmp_path_factory):
+    """A 9-s recording of three GRID sentences back to back (with sound), its silent copy, and the texts."""
+    from lipread.io.audio import read_audio
+    from lipread.io.video import read_video
+    from lipread.io.writer import write_video
+
+    folder = tmp_path_factory.mktemp("live")
+    clips = grid_clips[:3]
+    frames = np.concatenate([read_video(c).frames for c in clips])
+    sound = np.concatenate([read_audio(c)[: 75 * 640] for c in clips])
+    with_sound = write_video(folder / "three.mp4", frames, 25.0, audio=sound)
+    silent = write_video(folder / "three_silent.mp4", frames, 25.0)
+    texts = [grid_text(c) for c in clips]
+    return {"sound": with_sound, "silent": silent, "texts": texts, "folder": folder}
+
+
+def grid_text(clip) -> str:
+    from lipread.data import read_corpus
+
+    entries = read_corpus("grid", clip.parent.parent, val_fraction=0.0, seed=0)
+    return next(e.record.text for e in entries if os.path.samefile(e.record.video, clip))
+
+
+def run_cli(args, **kw):
+    return subprocess.run([sys.executable, "-m", "lipread", *args], capture_output=True, text=True, timeout=600, **kw)
+
+
+def test_a_file_is_read_an_utterance_at_a_time(three):
+    from lipread.pipelines.transcribe import load_model
+
+    model = load_model("wlas-grid-s1")
+    said = list(model.stream(three["sound"]))
+    assert len(said) == 3, [u.text for u in said]
+    assert score([" ".join(three["texts"])], [" ".join(u.text for u in said)]).wer <= 0.06
+    for u, (lo, hi) in zip(said, [(0, 3), (3, 6), (6, 9)]):
+        assert u.modality == "av" and lo - 0.1 <= u.start < u.end <= hi + 0.1
+        assert u.words and all(lo - 0.1 <= w.start <= w.end <= hi + 0.1 for w in u.words)
+        assert 0.0 < u.confidence <= 1.0 and u.latency is None  # not paced: no latency
+    offline = model.transcribe(three["sound"])
+    assert score([offline.text], [" ".join(u.text for u in said)]).wer <= 0.06
+
+
+def test_a_source_with_no_sound_reads_the_lips(three):
+    from lipread.pipelines.live import LiveReader
+
+    reader = LiveReader("wlas-grid-s1")
+    try:
+        said = list(reader.stream(three["silent"]))
+    finally:
+        reader.close()
+    assert said and all(u.modality == "video" for u in said)
+    # without sound the pauses come from the mouth: three sentences, read about as well as offline
+    assert 2 <= len(said) <= 4, [u.text for u in said]
+    assert score([" ".join(three["texts"])], [" ".join(u.text for u in said)]).wer <= 0.35
+
+
+def test_cli_json_paced_with_subtitles(three, tmp_path):
+    """--realtime: a 9-s file takes about 9 s; the lines are ready, the utterances (with their latency), and
+    the end; -o writes subtitles."""
+    t0 = time.monotonic()
+    r = run_cli(["live", str(three["sound"]), "--realtime", "--json", "-o", str(tmp_path / "subs")])
+    wall = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert lines[0] == {"event": "ready"} and lines[-1]["event"] == "end"
+    assert lines[-1]["reason"] == "end of source" and lines[-1]["frames"] == 225
+    utts = [x for x in lines if x["event"] == "utterance"]
+    assert len(utts) == 3 and lines[-1]["utterances"] == 3
+    for u in utts:
+        assert set(u) >= {"text", "start", "end", "words", "confidence", "warnings", "modality", "latency"}
+        assert u["latency"] is not None and u["latency"] < 5.0
+    assert wall >= 9.0
+    srt = (tmp_path / "subs" / "live.srt").read_text()
+    assert utts[0]["words"][0]["word"] in srt and (tmp_path / "subs" / "live.vtt").exists()
+
+
+def test_cli_plain_lines(three):
+    r = run_cli(["-q", "live", str(three["silent"])])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert 2 <= len(lines) <= 4 and all(line.startswith("[") and "]" in line for line in lines)
+
+
+def test_a_source_that_cannot_be_opened(tmp_path):
+    r = run_cli(["live", str(tmp_path / "missing.mp4"), "--json"])
+    assert r.returncode == 1 and r.stdout == ""
+    errors = [x for x in r.stderr.splitlines() if x.startswith("lipread: error")]
+    assert len(errors) == 1 and "missing.mp4" in errors[0] and "file not found" in errors[0]
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 100)
+    r = run_cli(["live", str(text)])
+    assert r.returncode == 1 and "notes.mp4" in r.stderr and "cannot open" in r.stderr
+    r = run_cli(["live", "rtsp://127.0.0.1:9/none"])
+    assert r.returncode == 1 and "cannot open rtsp://127.0.0.1:9/none" in r.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
+def test_ctrl_c_ends_cleanly_after_printing_what_it_has(three):
+    proc = subprocess.Popen([sys.executable, "-m", "lipread", "live", str(three["sound"]), "--realtime", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = json.loads(proc.stdout.readline())
+    assert first == {"event": "ready"}
+    time.sleep(4.5)  # the first sentence (0-3 s) has ended; the second is being spoken
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert lines[-1]["event"] == "end" and lines[-1]["reason"] == "interrupted"
+    utts = [x for x in lines if x["event"] == "utterance"]
+    assert 1 <= len(utts) <= 2 and utts[0]["text"]
+    assert lines[-1]["frames"] < 225 and "Traceback" not in err
