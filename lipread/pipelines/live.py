@@ -237,6 +237,9 @@ class LiveReader:
         from lipread.pipelines.transcribe import Transcriber
 
         self.transcriber = Transcriber(model, device=device, modality=modality, face=face, **decode_overrides)
+        if self.transcriber.domain:  # no reading-direction check live: it reads the lips four more times a
+            # window, and a live feed does not run backwards; the other checks stay
+            self.transcriber.domain = {k: v for k, v in self.transcriber.domain.items() if k != "direction_margin"}
         self.source: Source | None = None
         self._state: _State | None = None
         self.interrupted = False
@@ -471,8 +474,9 @@ class _State:
     # ---- utterances --------------------------------------------------------------------------------------
 
     def _available(self) -> int:
-        """Absolute frames that have both their crop and (with sound) their sound."""
-        n = self.cropped
+        """Absolute frames whose activity is known: their landmarks and (with sound) their sound. Their crops
+        may lag by the smoothing radius; a window needs them only up to its utterance's end."""
+        n = self.received
         if self.src.has_audio:
             n = min(n, self.base + len(self.energy))
         return n
@@ -522,6 +526,8 @@ class _State:
                                                   or len(act) - e >= config.join * VIDEO_FPS)
             if not complete and (upto - self.origin) / VIDEO_FPS <= MAX_WAIT:
                 return
+            if self.origin + e > self.cropped:  # its last crops wait for their smoothing window
+                return
             # the next search starts where this pause was seen to go on to (not at the utterance's end: a
             # threshold that adapts as the buffer moves must not turn its tail into an utterance of its own)
             resume = utts[1][0] if len(utts) > 1 else max(e, len(act) - EDGE)
@@ -567,7 +573,7 @@ class _State:
 
         utts = ([(self.prev_end - self.base, self.prev_end - self.base)] if self.prev_end is not None else [])
         utts.append((s - self.base, e - self.base))
-        n = upto - self.base
+        n = min(upto, self.cropped) - self.base  # what is shown as it is; the rest is still context
         fw = context_windows(utts, n, self.length, self.segment.lead, self.origin - self.base, n)[-1]
         index = fw.frame_index()
         real = slice(fw.real_start, fw.real_end)
