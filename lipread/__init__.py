@@ -2,7 +2,7 @@
 
 Stages: decode (``lipread.io``) -> landmarks and mouth crop (``lipread.face``) -> audio features
 (``lipread.audio``) -> model (``lipread.models``) -> decoder (``lipread.decoding``) -> writers /
-metrics. See DESIGN.md for the contracts between them.
+metrics. See docs/DESIGN.md for the contracts between them.
 """
 
 __version__ = "0.1.0"

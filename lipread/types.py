@@ -1,4 +1,4 @@
-"""Typed records that cross stage boundaries (see DESIGN.md, "Contracts between stages").
+"""Typed records that cross stage boundaries (see docs/DESIGN.md, "Records between stages").
 
 Shape legend: B batch, T video frames, H/W height/width in pixels, C channels, N landmarks,
 V vocabulary size. Frames are RGB uint8 at 25 fps unless a field says otherwise. Times are seconds.

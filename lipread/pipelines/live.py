@@ -296,8 +296,7 @@ class LiveReader:
                 if state.add(items) and on_ready is not None:
                     on_ready()
                     on_ready = None
-                for utterance in state.ready():
-                    yield utterance
+                yield from state.ready()
             if stop.is_set():
                 self.interrupted = True
                 src.stop()
