@@ -280,8 +280,10 @@ class LiveReader:
                     continue
                 if item[0] == "end":
                     if src.error is not None:
-                        raise MediaError(f"reading stopped: {src.error}", src.name,
-                                         "Check the source; a file may be damaged.") from None
+                        fix = ("A stream on standard input must be in a container that can be read without "
+                               "seeking (MPEG-TS, Matroska/WebM, fragmented MP4); give a plain MP4 by its path."
+                               if source == "-" else "Check the source; a file may be damaged.")
+                        raise MediaError(f"reading stopped: {src.error}", src.name, fix) from None
                     break
                 items = [item]
                 while len(items) < 16:  # whatever else has arrived: frames are tracked a few at a time

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +128,28 @@ def test_ctrl_c_ends_cleanly_after_printing_what_it_has(three):
     utts = [x for x in lines if x["event"] == "utterance"]
     assert 1 <= len(utts) <= 2 and utts[0]["text"]
     assert lines[-1]["frames"] < 225 and "Traceback" not in err
+
+
+def test_a_stream_on_stdin(three, tmp_path):
+    """MPEG-TS through a pipe reads; a plain MP4 through a pipe (it needs seeking) fails with one line."""
+    import av
+
+    ts = tmp_path / "three.ts"
+    src, dst = av.open(str(three["sound"])), av.open(str(ts), "w", format="mpegts")
+    streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+    for packet in src.demux():
+        if packet.dts is not None:
+            packet.stream = streams[packet.stream.index]
+            dst.mux(packet)
+    dst.close()
+    src.close()
+    def piped(data: bytes, *args):  # through a pipe, which cannot seek
+        return subprocess.run([sys.executable, "-m", "lipread", *args, "live", "-"], input=data, capture_output=True,
+                              timeout=600)
+
+    r = piped(ts.read_bytes(), "-q")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.decode().splitlines()) == 3
+    r = piped(Path(three["sound"]).read_bytes())
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "standard input" in err and "MPEG-TS" in err, err
