@@ -153,3 +153,22 @@ def test_a_stream_on_stdin(three, tmp_path):
     r = piped(Path(three["sound"]).read_bytes())
     err = r.stderr.decode()
     assert r.returncode == 1 and "standard input" in err and "MPEG-TS" in err, err
+
+
+def test_a_paced_source_skips_frames_the_reader_does_not_take(three):
+    """A reader that stalls does not make the source queue without bound: frames are dropped and counted."""
+    from lipread.pipelines.live import Source
+
+    src = Source(three["silent"], realtime=True, queue_seconds=0.4).start()
+    time.sleep(3.0)  # nobody reads: the queue (10 frames) fills in 0.4 s, the rest is dropped
+    assert src.queue.qsize() <= src.queue.maxsize == 10
+    items = []
+    while True:
+        item = src.queue.get(timeout=10)
+        if item[0] == "end":
+            break
+        items.append(item)
+    src.stop()
+    slots = [i[1] for i in items if i[0] == "video"]
+    assert src.dropped > 30 and src.frames == 225 and len(slots) == 225 - src.dropped
+    assert slots == sorted(slots) and slots[-1] == 224
