@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", required=True)
     ap.add_argument("--runs", type=Path, default=Path.home() / "runs")
     ap.add_argument("--out", type=Path, default=Path("pipelines/grid/results/speakers_ablation.json"))
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
     ap.add_argument("--checkpoint", default="best", help="which checkpoint of each run to read (best | last)")
     ap.add_argument("--baseline", action="store_true", help="also read the zoo model as it is (row 'zoo')")
