@@ -10,7 +10,8 @@ augmenting), trained from the zoo model for the same number of steps with the sa
 
 A variant whose row is in ``--out`` is skipped; a run folder with checkpoints is resumed, so the script can
 be stopped and started again across sessions (one training at a time: about 80 minutes a variant on
-2 cores). ``--only all,none`` picks variants. Rows carry the ``lipread train`` and ``lipread evaluate``
+2 cores). ``--only all,none`` picks variants; ``--curve`` reads the main run's checkpoints (its learning
+curve on both sets); ``--baseline`` the zoo model as it is. Rows carry the ``lipread train`` and ``lipread evaluate``
 commands that made them.
 """
 
@@ -77,6 +78,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
     ap.add_argument("--checkpoint", default="best", help="which checkpoint of each run to read (best | last)")
     ap.add_argument("--baseline", action="store_true", help="also read the zoo model as it is (row 'zoo')")
+    ap.add_argument("--curve", action="store_true",
+                    help="read every checkpoint of the 'all' run not read yet (its learning curve) and stop")
     a = ap.parse_args(argv)
 
     results = json.loads(a.out.read_text()) if a.out.exists() else {"variants": {}}
@@ -84,6 +87,15 @@ def main(argv=None) -> int:
     unknown = [v for v in todo if v not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    if a.curve:
+        curve = results.setdefault("curve", {})
+        for ckpt in sorted((run_folder(a.runs.expanduser(), "all") / "checkpoints").glob("step_*")):
+            step = str(int(ckpt.name.split("_")[1]))
+            if step not in curve:
+                print(f"step {step}", flush=True)
+                curve[step] = evaluate_variant(ckpt, a.cache)
+                a.out.write_text(json.dumps(results, indent=1) + "\n")
+        return 0
     if a.baseline and "zoo" not in results["variants"]:
         results["variants"]["zoo"] = {"train": None, "rows": evaluate_variant(Path("wlas-grid-s1"), a.cache)}
         a.out.write_text(json.dumps(results, indent=1) + "\n")
