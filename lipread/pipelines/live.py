@@ -39,8 +39,8 @@ SPF = AUDIO_SAMPLE_RATE // int(VIDEO_FPS)
 """Sound samples per video frame."""
 KEEP_BEFORE = 2.0
 """Seconds kept before the next utterance can start (its window's lead-in)."""
-RECENT = 30.0
-"""Seconds of activity the speech/pause threshold adapts to."""
+RECENT = 60.0
+"""Seconds of activity the speech/pause threshold adapts to (the file reader's block length)."""
 EDGE = 4
 """Frames at the end of what has arrived whose activity is not yet trusted (smoothing reaches past them)."""
 MAX_WAIT = 20.0
@@ -233,7 +233,7 @@ class LiveReader:
     """Reads utterances from a live source with a model: ``for u in LiveReader(model).stream(src): ...``."""
 
     def __init__(self, model="wlas-grid-s1", modality: str = "auto", device: str = "auto", face: str = "largest",
-                 **decode_overrides: Any):
+                 eager: bool = False, **decode_overrides: Any):
         from lipread.pipelines.transcribe import Transcriber
 
         self.transcriber = Transcriber(model, device=device, modality=modality, face=face, **decode_overrides)
@@ -243,6 +243,9 @@ class LiveReader:
         self.source: Source | None = None
         self._state: _State | None = None
         self.interrupted = False
+        self.eager = bool(eager)
+        """Read an utterance as soon as a pause follows it, without waiting up to ``join`` (1 s) for a short
+        one that would join it (the last word of a sentence after a closure): less latency, more splits."""
         self._warm = False
         self._stop: threading.Event | None = None
 
@@ -523,8 +526,16 @@ class _State:
             s, e = utts[0]
             # a pause has followed it; and one too short to be a sentence (a word and a closure) has either
             # found no neighbour near enough to join or waited long enough for one (as the file reader joins)
-            complete = e + pause <= len(act) and (e - s >= config.short * VIDEO_FPS or len(utts) > 1
-                                                  or len(act) - e >= config.join * VIDEO_FPS)
+            join, short = config.join * VIDEO_FPS, config.short * VIDEO_FPS
+            complete = e + pause <= len(act) and (e - s >= short or len(utts) > 1 or len(act) - e >= join)
+            if complete and not self.reader.eager:
+                # as the file reader does, a short utterance that follows within ``join`` joins this one (a
+                # sentence's last word after a closure): wait until no follower can
+                if len(utts) > 1:
+                    ns, ne = utts[1]
+                    complete = ns - e >= join or ne - ns >= short or ne + pause <= len(act)
+                else:
+                    complete = len(act) - e >= join
             if not complete and (upto - self.origin) / VIDEO_FPS <= MAX_WAIT:
                 return
             if self.origin + e > self.cropped:  # its last crops wait for their smoothing window
@@ -575,7 +586,10 @@ class _State:
         utts = ([(self.prev_end - self.base, self.prev_end - self.base)] if self.prev_end is not None else [])
         utts.append((s - self.base, e - self.base))
         n = min(upto, self.cropped) - self.base  # what is shown as it is; the rest is still context
-        fw = context_windows(utts, n, self.length, self.segment.lead, self.origin - self.base, n)[-1]
+        # it owns from the middle of the pause before it (where the search for it began may be later: a
+        # quiet first consonant under the threshold is still its word)
+        own_from = max(self.base, (self.prev_end + s) // 2 if self.prev_end is not None else min(self.origin, s))
+        fw = context_windows(utts, n, self.length, self.segment.lead, own_from - self.base, n)[-1]
         index = fw.frame_index()
         real = slice(fw.real_start, fw.real_end)
         valid = np.asarray(self.valid[real])
@@ -592,7 +606,7 @@ class _State:
             elif modality != "audio":
                 modality = "none"
         base_s = self.base / VIDEO_FPS
-        win = Window(base_s + fw.start / VIDEO_FPS, base_s + fw.end / VIDEO_FPS, self.origin / VIDEO_FPS,
+        win = Window(base_s + fw.start / VIDEO_FPS, base_s + fw.end / VIDEO_FPS, own_from / VIDEO_FPS,
                      base_s + fw.end / VIDEO_FPS, speech=(s / VIDEO_FPS, e / VIDEO_FPS))
         self.prev_end = e
         if modality == "none":
