@@ -26,8 +26,9 @@ log = logging.getLogger("lipread.live")
                    "one that would join it (a sentence's last word after a pause): about half the latency, more "
                    "sentences split in two.")
 @click.option("--json", "as_json", is_flag=True, default=False,
-              help="One JSON object a line: {\"event\": \"ready\"} once the first frame is read, one per "
-                   "utterance (text, start, end, words, confidence, warnings, modality), and {\"event\": \"end\"}.")
+              help="Print JSON on stdout, one object a line: {\"event\": \"ready\"} once the first frame is read, "
+                   "one per utterance (text, start, end, words, confidence, warnings, modality, latency), and "
+                   "{\"event\": \"end\"}.")
 @click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help="Also write DIR/live.srt and DIR/live.vtt, rewritten as each utterance is read.")
 @decoder_options()
@@ -48,6 +49,9 @@ def command(source, model, realtime, eager, as_json, output_dir, decoder, beam_s
         from lipread.io.output import ensure_output_dir
 
         ensure_output_dir(output_dir, "-o")
+    from lipread.pipelines.live import check_source
+
+    check_source(source)  # a missing file fails before the model is loaded
     from lipread.pipelines.live import LiveReader, write_subtitles
 
     reader = LiveReader(model, modality=modality, device=device, eager=eager, decoder=decoder, beam_size=beam_size, lm=lm,

@@ -82,6 +82,16 @@ def is_camera(source: str | int) -> bool:
     return isinstance(source, int) or (isinstance(source, str) and source.isdigit())
 
 
+def check_source(source: str | int) -> None:
+    """A file source that is missing or a folder: the error :func:`open_source` would give, without opening."""
+    if is_camera(source) or source == "-" or "://" in str(source):
+        return
+    if not os.path.exists(source):
+        raise InputFileError("file not found", source, "Check the path, or give a camera index or a URL.")
+    if os.path.isdir(source):
+        raise InputFileError("is a directory, not a media file", source, "Give a video file.")
+
+
 def open_source(source: str | int):
     """A PyAV container for ``source``: a camera index, ``-`` (stdin), a URL or a file path."""
     import av
@@ -97,11 +107,7 @@ def open_source(source: str | int):
             return av.open(f"video={index}", format="dshow")  # pragma: no cover - Windows
         if source == "-":
             return av.open(sys.stdin.buffer, mode="r")
-        if "://" not in str(source):
-            if not os.path.exists(source):
-                raise InputFileError("file not found", source, "Check the path, or give a camera index or a URL.")
-            if os.path.isdir(source):
-                raise InputFileError("is a directory, not a media file", source, "Give a video file.")
+        check_source(source)
         return av.open(str(source), timeout=10.0) if "://" in str(source) else av.open(str(source))
     except (InputFileError, MediaError):
         raise
@@ -649,4 +655,4 @@ def write_subtitles(out_dir: str | os.PathLike, said: list[Utterance]) -> None:
         writer.write(transcript)
 
 
-__all__ = ["LiveReader", "Source", "Utterance", "open_source", "write_subtitles"]
+__all__ = ["LiveReader", "Source", "Utterance", "check_source", "open_source", "write_subtitles"]

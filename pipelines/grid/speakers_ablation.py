@@ -69,6 +69,20 @@ def evaluate_variant(checkpoint: Path, cache: str) -> list[dict]:
     return rows
 
 
+def table(results: dict) -> str:
+    """Markdown: each variant's and each checkpoint's WER, validation clips and stand-ins, per modality."""
+    def row(name, rows):
+        g = {(r["modality"], r["standin"]): r["wer"] for r in rows}
+        cells = [f"{100 * g[(m, s)]:.2f}%" for s in (False, True) for m in ("av", "video", "audio")]
+        return f"| {name} | " + " | ".join(cells) + " |"
+
+    lines = ["| model | clips: lips + sound | lips | sound | stand-ins: lips + sound | lips | sound |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [row(name, v["rows"]) for name, v in results.get("variants", {}).items()]
+    lines += [row(f"`all`, step {k}", rows) for k, rows in sorted(results.get("curve", {}).items(), key=lambda kv: int(kv[0]))]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", required=True)
@@ -80,9 +94,13 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", action="store_true", help="also read the zoo model as it is (row 'zoo')")
     ap.add_argument("--curve", action="store_true",
                     help="read every checkpoint of the 'all' run not read yet (its learning curve) and stop")
+    ap.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
     a = ap.parse_args(argv)
 
     results = json.loads(a.out.read_text()) if a.out.exists() else {"variants": {}}
+    if a.table:
+        print(table(results))
+        return 0
     todo = [v for v in a.only.split(",") if v]
     unknown = [v for v in todo if v not in VARIANTS]
     if unknown:

@@ -13,7 +13,7 @@ import pytest
 from lipread import __version__
 from lipread.cli.main import SUBCOMMANDS, main
 
-EXPECTED = {"transcribe", "crop", "info", "prepare", "train", "evaluate", "score", "models"}
+EXPECTED = {"transcribe", "live", "crop", "info", "prepare", "train", "evaluate", "score", "models"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -271,7 +271,7 @@ def test_every_command_that_writes_files_takes_o_output_dir():
 
 def test_json_is_a_switch_that_prints_json_everywhere():
     have = [name for name, cmd in cli.commands.items() for p in cmd.params if "--json" in getattr(p, "opts", [])]
-    assert sorted(have) == ["evaluate", "info", "models", "score"]
+    assert sorted(have) == ["evaluate", "info", "live", "models", "score"]
     for name in have:
         (p,) = [p for p in cli.commands[name].params if "--json" in p.opts]
         assert "JSON on stdout" in p.help, name
@@ -388,6 +388,8 @@ WALK = {
     "score": (["score", "missing-ref.txt", "missing-hyp.txt"], ["score", "ref.txt", "hyp.txt", "--no-normalize=x"],
               ["score", "ref.txt", "hyp.txt", "-o", "{unwritable}"]),
     "models": (["models", "missing*"], ["models", "--json=x"], None),
+    "live": (["live", "missing.mp4"], ["live", "clip.mp4", "--modality", "lips"],
+             ["live", "clip.mp4", "-o", "{unwritable}"]),
 }
 
 
