@@ -267,7 +267,6 @@ class PreparedDataset(torch.utils.data.Dataset):
             order = speed_index(video.shape[0], factor)
             if wave is not None:
                 wave = resample_length(wave, int(round(len(wave) * len(order) / video.shape[0])))
-        lead = tail = 0
         if c.time_shift > 0 and span is None and rng.random() < c.time_shift:
             speech = self._speech_frames(info, labels, video.shape[0])
             if speech is not None and len(order) != video.shape[0]:  # the words' frames after the speed change

@@ -467,12 +467,12 @@ class _State:
                 self.raw.pop(i, None)
             self.cropped = upto
             return
-        filled = np.stack([p if p is not None else np.full_like(pts[known[0]], np.nan) for p in pts])
-        idx = np.arange(len(pts))
-        flat = filled.reshape(len(pts), -1)
-        for j in range(flat.shape[1]):  # missing frames: linear between found ones, held at the ends
-            flat[:, j] = np.interp(idx, known, flat[known, j])
-        transforms = crop_transforms(flat.reshape(filled.shape), self.frontend.geometry, self.frontend.preset,
+        from lipread.face.track import interpolate_missing
+
+        found = np.array([p is not None for p in pts])
+        held = np.stack([p if p is not None else pts[known[0]] for p in pts])
+        # missing frames: linear between found ones, held at the ends (as the file front end fills them)
+        transforms = crop_transforms(interpolate_missing(held, found), self.frontend.geometry, self.frontend.preset,
                                      self.radius)
         rows = np.arange(self.cropped, upto) - lo
         frames = np.stack([self.raw.pop(i) for i in todo])
