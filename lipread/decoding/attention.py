@@ -186,14 +186,12 @@ class CTCPrefixScorer:
         if repeat.any():  # the same symbol again needs a blank between: only paths ending in blank
             rows = repeat.nonzero().squeeze(1)
             phi[:, rows, last[rows]] = r_b[:, rows]
-        new_nb = torch.full((t_max, n, c), NEG_INF)
-        new_b = torch.full((t_max, n, c), NEG_INF)
+        start = torch.full((n, c), NEG_INF)
         empty = (last < 0) & (r_nb[0] == NEG_INF)
         if empty.any():  # the first symbol may be emitted at frame 0
-            new_nb[0, empty] = x[0, empty]
-        for t in range(1, t_max):
-            new_nb[t] = torch.logaddexp(new_nb[t - 1], phi[t - 1]) + x[t]
-            new_b[t] = torch.logaddexp(new_b[t - 1], new_nb[t - 1]) + x[t, :, self.blank, None]
+            start[empty] = x[0, empty]
+        new_nb = _linear_scan(start, phi[:-1], x[1:])
+        new_b = _linear_scan(torch.full((n, c), NEG_INF), new_nb[:-1], x[1:, :, self.blank, None].expand(-1, n, c))
         psi = torch.logsumexp(torch.cat([new_nb[:1], phi[:-1] + x[1:]], 0), 0)  # (N, C)
         psi[:, self.blank] = NEG_INF
         psi_end = torch.logaddexp(r_nb[-1], r_b[-1])
@@ -204,6 +202,32 @@ class CTCPrefixScorer:
         """The states of the chosen extensions: row ``rows[j]`` extended by ``symbols[j]``."""
         new_nb, new_b = extended
         return new_nb[:, rows, symbols], new_b[:, rows, symbols], symbols.clone(), psi
+
+
+_FLOOR = -1e5
+"""Per-frame log-probabilities below this (an impossible frame, -inf) are treated as this in
+:func:`_linear_scan`, and results below :data:`_IMPOSSIBLE` come back as -inf: a real path's frames are
+above about -104 each (float32's smallest log_softmax), so 75 frames stay far above it."""
+_IMPOSSIBLE = -5e4
+
+
+def _linear_scan(start: torch.Tensor, inputs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """All of the recursion ``r[0] = start``, ``r[t] = logaddexp(r[t-1], inputs[t-1]) + x[t-1]`` at once.
+
+    ``start`` (N, C), ``inputs`` and ``x`` (T-1, N, C) -> ``r`` (T, N, C). In probabilities ``r[t] =
+    (r[t-1] + u[t-1]) p[t-1]``, a first-order linear recurrence, whose solution is ``r[t] = P[t] (r[0] +
+    sum_{k<t} u[k] / P[k])`` with ``P`` the running product of ``p`` (``P[0] = 1``): a cumulative sum and a
+    log-cumulative-sum-exp, in float64 so that subtracting the running sums (thousands for long clips)
+    loses nothing that matters. This replaces a Python loop over the frames (the beam search's CTC prefix
+    score ran it once per decoding step)."""
+    dtype = start.dtype
+    xs = x.double().clamp_min(_FLOOR)
+    u = inputs.double().clamp_min(_FLOOR)
+    p_cum = torch.cat([torch.zeros_like(xs[:1]), xs.cumsum(0)], 0)  # (T, N, C) log P[t]
+    acc = torch.logcumsumexp(u - p_cum[:-1], 0)  # (T-1, N, C): log sum_{k<=t-1} u[k] / P[k]
+    first = start.double().clamp_min(_FLOOR)[None]
+    r = p_cum + torch.cat([first, torch.logaddexp(first.expand_as(acc), acc)], 0)
+    return r.masked_fill(r < _IMPOSSIBLE, NEG_INF).to(dtype)
 
 
 def _no_live_can_win(finished: list[AttentionResult], live_scores: torch.Tensor, limit: int, length_norm: float) -> bool:

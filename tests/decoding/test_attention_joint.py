@@ -112,3 +112,42 @@ def test_joint_decoding_follows_a_confident_ctc_head():
         beam_search(model, enc, TOK.sos_id, TOK.eos_id, beam=4, ctc=ctc, ctc_weight=1.0)
     with pytest.raises(ValueError, match="CTC head"):
         beam_search(model, enc, TOK.sos_id, TOK.eos_id, beam=4, ctc_weight=0.5)
+
+
+def _extend_by_frames(scorer, state):
+    """The frame-by-frame recursion the scan replaced (the definition it must equal)."""
+    r_nb, r_b, last, _ = state
+    t_max, n = r_b.shape
+    c, x, blank = scorer.symbols, scorer.x, scorer.blank
+    phi = torch.logaddexp(r_nb, r_b)[:, :, None].expand(t_max, n, c).clone()
+    rows = (last >= 0).nonzero().squeeze(1)
+    phi[:, rows, last[rows]] = r_b[:, rows]
+    new_nb = torch.full((t_max, n, c), float("-inf"))
+    new_b = torch.full((t_max, n, c), float("-inf"))
+    empty = (last < 0) & (r_nb[0] == float("-inf"))
+    new_nb[0, empty] = x[0, empty]
+    for t in range(1, t_max):
+        new_nb[t] = torch.logaddexp(new_nb[t - 1], phi[t - 1]) + x[t]
+        new_b[t] = torch.logaddexp(new_b[t - 1], new_nb[t - 1]) + x[t, :, blank, None]
+    return new_nb, new_b
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_scanned_prefix_recursion_equals_the_frame_loop(seed):
+    """Several hypotheses grown symbol by symbol, rows of different lengths (padding), peaked and flat
+    posteriors, repeated symbols: every state the scan computes equals the frame-by-frame recursion."""
+    g = torch.Generator().manual_seed(seed)
+    n, t_max, c = 4, 75, 28
+    logits = torch.randn(n, t_max, c, generator=g) * torch.tensor([1.0, 4.0, 8.0, 0.5])[:, None, None]
+    scorer = CTCPrefixScorer(logits.log_softmax(-1), torch.tensor([75, 60, 33, 75]))
+    state = scorer.initial()
+    for step in range(6):
+        psi, _, (new_nb, new_b) = scorer.extend(state)
+        ref_nb, ref_b = _extend_by_frames(scorer, state)
+        for ours, ref in ((new_nb, ref_nb), (new_b, ref_b)):
+            assert torch.equal(torch.isinf(ours), torch.isinf(ref))
+            finite = torch.isfinite(ref)
+            assert torch.allclose(ours[finite], ref[finite], atol=1e-4, rtol=1e-5), (ours - ref)[finite].abs().max()
+        # grow each row by a symbol: its most likely one, or its last one again (a repeat needs a blank)
+        symbols = psi.argmax(1) if step % 2 == 0 else torch.where(state[2] > 0, state[2], psi.argmax(1))
+        state = CTCPrefixScorer.select((new_nb, new_b), torch.arange(n), symbols, psi[torch.arange(n), symbols])
