@@ -10,7 +10,14 @@ augmenting), trained from the zoo model for the same number of steps with the sa
 
 A variant whose row is in ``--out`` is skipped; a run folder with checkpoints is resumed, so the script can
 be stopped and started again across sessions (one training at a time: about 80 minutes a variant on
-2 cores). ``--only all,none`` picks variants; ``--curve`` reads the main run's checkpoints (its learning
+2 cores). Every variant starts from the model the main run started from: ``wlas-grid-s1`` as it was before
+issue 26 shipped the main run's weights (commit 1ecf74c), given as ``--init`` (default
+``~/runs/wlas-grid-s1-before26``), made with::
+
+    mkdir -p ~/runs/wlas-grid-s1-before26 && for f in config.json model.safetensors vocabulary.json; do
+        git show 1ecf74c:models/wlas-grid-s1/$f > ~/runs/wlas-grid-s1-before26/$f; done
+
+``--only all,none`` picks variants; ``--curve`` reads the main run's checkpoints (its learning
 curve on both sets); ``--baseline`` the zoo model as it is. Rows carry the ``lipread train`` and ``lipread evaluate``
 commands that made them.
 """
@@ -42,10 +49,10 @@ def run_folder(runs: Path, variant: str) -> Path:
     return runs / ("grid-wlas-speakers" if variant == "all" else f"grid-wlas-speakers-{variant}")
 
 
-def train(variant: str, cache: str, runs: Path, steps: int) -> tuple[Path, str]:
+def train(variant: str, cache: str, runs: Path, steps: int, init: Path) -> tuple[Path, str]:
     out = run_folder(runs, variant)
     args = ["lipread", "train", RECIPE, f"data.cache={cache}", "-o", str(out), f"max_steps={steps}",
-            *VARIANTS[variant]]
+            f"init_from={init}", *VARIANTS[variant]]
     if list((out / "checkpoints").glob("step_*")):
         args.append("--resume")
     print(" ".join(args), flush=True)
@@ -89,9 +96,11 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=Path, default=Path.home() / "runs")
     ap.add_argument("--out", type=Path, default=Path("pipelines/grid/results/speakers_ablation.json"))
     ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--init", type=Path, default=Path.home() / "runs" / "wlas-grid-s1-before26",
+                    help="the model every variant trains on from: wlas-grid-s1 before issue 26 (see above)")
     ap.add_argument("--only", default=",".join(VARIANTS), help="comma-separated variants")
     ap.add_argument("--checkpoint", default="best", help="which checkpoint of each run to read (best | last)")
-    ap.add_argument("--baseline", action="store_true", help="also read the zoo model as it is (row 'zoo')")
+    ap.add_argument("--baseline", action="store_true", help="also read the zoo model as it is now (row 'zoo')")
     ap.add_argument("--curve", action="store_true",
                     help="read every checkpoint of the 'all' run not read yet (its learning curve) and stop")
     ap.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
@@ -117,11 +126,14 @@ def main(argv=None) -> int:
     if a.baseline and "zoo" not in results["variants"]:
         results["variants"]["zoo"] = {"train": None, "rows": evaluate_variant(Path("wlas-grid-s1"), a.cache)}
         a.out.write_text(json.dumps(results, indent=1) + "\n")
+    if not a.curve and any(v not in results["variants"] for v in todo) and not (a.init / "config.json").exists():
+        ap.error(f"--init {a.init}: no model there; make it from git as this script's help says "
+                 "(the variants must start where the main run started, not from today's zoo model)")
     for variant in todo:
         if variant in results["variants"]:
             print(f"{variant}: done already", flush=True)
             continue
-        out, command = train(variant, a.cache, a.runs.expanduser(), a.steps)
+        out, command = train(variant, a.cache, a.runs.expanduser(), a.steps, a.init.expanduser())
         if a.checkpoint == "best":
             checkpoint = out / "best"
         else:

@@ -64,7 +64,8 @@ def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path, capsys):
     assert main(["evaluate", NAME, str(cache), "--modality", "video", "--decoder", "beam", "--json", str(out)]) == 0
     video = json.loads(out.read_text())
     assert video["wer"] == pytest.approx(lips["wer"], abs=1e-9) and video["cer"] == pytest.approx(lips["cer"], abs=1e-9)
-    assert video["wer"] <= 0.0833334  # 8.33%: the best lip reader found (pipelines/grid/RESULTS.md)
+    # issue 26: at most one point worse than the lip reader before it (8.33%, pipelines/grid/RESULTS.md)
+    assert video["wer"] <= 0.0933334
     # the card and RESULTS.md quote the same figure
     shown = f"{100 * recorded['wer']:.2f}%"
     for doc in (ZOO / "README.md", REPO / "pipelines" / "grid" / "RESULTS.md"):
