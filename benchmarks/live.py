@@ -11,12 +11,17 @@ Then:
 
 It runs ``lipread live FILE --realtime --json`` in a fresh process and reads its lines as they come:
 
-- latency: each utterance's ``latency`` (seconds from the end of its speech in the source to when it was
-  read, measured by the live process on the clock the source is paced by): median, 90th percentile, worst;
+- latency: each utterance's ``latency`` (seconds from the end of its speech in the source to when its line
+  was printed, measured by the live process on the clock the source is paced by): median, 90th percentile,
+  worst, of each utterance's first line; revisions (a short utterance joined one already printed, which is
+  printed again, ``revised``) are counted and their latency given apart;
 - dropped frames (the ``end`` line), CPU use (user + system seconds of the process over its wall time, from
   ``wait4``), peak memory (``ru_maxrss`` of that process alone) and its memory every second (flat or not);
-- WER of what it printed against the 40 sentences, next to ``lipread transcribe`` of the same file (offline,
-  in this process) — the Done-when asks for the stream within 1 point of it.
+- WER of what it printed against the 40 sentences (each utterance's last version; and of the first lines
+  alone), next to ``lipread transcribe`` of the same file (offline, in this process) — the Done-when asks for
+  the stream within 1 point of it.
+
+``--wait``: ``lipread live --wait`` (an utterance is printed once no short one can join it: never revised).
 """
 
 from __future__ import annotations
@@ -91,7 +96,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", default="report", choices=("report", "dev"))
     ap.add_argument("--model", default="wlas-grid-s1")
     ap.add_argument("--no-sound", action="store_true", help="The recording without a sound track (lips only).")
-    ap.add_argument("--eager", action="store_true", help="lipread live --eager (less latency, more splits).")
+    ap.add_argument("--wait", action="store_true", help="lipread live --wait (lines never revised, about 1 s later).")
     ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--out", type=Path, default=None, help="Write the result JSON here (also printed).")
     a = ap.parse_args(argv)
@@ -111,23 +116,32 @@ def main(argv=None) -> int:
     reader.close()
     offline_wer = score([ref], [offline.text]).wer
 
-    live = run_live(path, a.model, ["--eager"] if a.eager else [])
-    utts = [o for o in live["lines"] if o.get("event") == "utterance"]
+    live = run_live(path, a.model, ["--wait"] if a.wait else [])
+    lines = [o for o in live["lines"] if o.get("event") == "utterance"]
     end = next((o for o in live["lines"] if o.get("event") == "end"), {})
+    firsts = [u for u in lines if not u.get("revised")]
+    revisions = [u for u in lines if u.get("revised")]
+    utts = list({u["id"]: u for u in lines}.values())  # each utterance's last version
     text = " ".join(u["text"] for u in utts if u["text"])
     live_wer = score([ref], [text]).wer
-    lat = np.array([u["latency"] for u in utts if u.get("latency") is not None])
+    first_wer = score([ref], [" ".join(u["text"] for u in firsts if u["text"])]).wer
+    lat = np.array([u["latency"] for u in firsts if u.get("latency") is not None])
+    rev_lat = np.array([u["latency"] for u in revisions if u.get("latency") is not None])
     mem = [m for _, m in live["memory"]]
     result = {
         "benchmark": "live", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine_info(),
         "input": {"file": str(path), "set": a.set, "sound": not a.no_sound, "duration_s": manifest["duration"],
                   "sentences": len(manifest["references"])},
         "command": live["command"], "benchmark_command": "python benchmarks/live.py " + " ".join(argv or sys.argv[1:]),
-        "model": a.model, "eager": a.eager, "exit_status": live["exit_status"],
-        "utterances": len(utts), "ready_s": None if live["ready_s"] is None else round(live["ready_s"], 2),
+        "model": a.model, "wait": a.wait, "exit_status": live["exit_status"],
+        "utterances": len(utts), "revisions": len(revisions),
+        "revisions_changed_text": sum(u["text"] != next(f["text"] for f in firsts if f["id"] == u["id"])
+                                      for u in revisions), "ready_s": None if live["ready_s"] is None else round(live["ready_s"], 2),
         "latency_s": None if not len(lat) else {
             "median": round(float(np.median(lat)), 3), "p90": round(float(np.percentile(lat, 90)), 3),
             "worst": round(float(lat.max()), 3)},
+        "revision_latency_s": None if not len(rev_lat) else {
+            "median": round(float(np.median(rev_lat)), 3), "worst": round(float(rev_lat.max()), 3)},
         "frames": end.get("frames"), "dropped_frames": end.get("dropped"),
         "cpu_use": round(live["cpu_s"] / live["wall_s"], 3), "cpu_s": round(live["cpu_s"], 1),
         "wall_s": round(live["wall_s"], 1),
@@ -135,7 +149,8 @@ def main(argv=None) -> int:
         "memory_mb": {"first_30s_max": max((m for t, m in live["memory"] if t <= 30), default=None),
                       "last_30s_max": max((m for t, m in live["memory"] if t >= live["wall_s"] - 30), default=None),
                       "max": max(mem, default=None)},
-        "wer_live": round(live_wer, 4), "wer_offline": round(offline_wer, 4),
+        "wer_live": round(live_wer, 4), "wer_live_first_lines": round(first_wer, 4),
+        "wer_offline": round(offline_wer, 4),
         "wer_gap_points": round(100 * (live_wer - offline_wer), 2),
         "offline_seconds": round(offline_s, 1),
         "modality": sorted({u["modality"] for u in utts}),
@@ -147,7 +162,7 @@ def main(argv=None) -> int:
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         existing = json.loads(a.out.read_text()) if a.out.exists() else {}
-        key = f"{a.set}{'-nosound' if a.no_sound else ''}{'-eager' if a.eager else ''}"
+        key = f"{a.set}{'-nosound' if a.no_sound else ''}{'-wait' if a.wait else ''}"
         existing[key] = result
         a.out.write_text(json.dumps(existing, indent=1) + "\n")
     return 0 if live["exit_status"] == 0 else 1

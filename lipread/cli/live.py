@@ -21,23 +21,25 @@ log = logging.getLogger("lipread.live")
 @click.option("--realtime", is_flag=True, default=False,
               help="Deliver a file's frames and sound at its own pace, as a camera would (frames the reader "
                    "cannot take in time are skipped and counted). Cameras and streams are always real time.")
-@click.option("--eager", is_flag=True, default=False,
-              help="Read an utterance as soon as a 0.3-s pause follows it, without waiting up to 1 s for a short "
-                   "one that would join it (a sentence's last word after a pause): about half the latency, more "
-                   "sentences split in two.")
+@click.option("--wait", is_flag=True, default=False,
+              help="Print an utterance only once no short one can join it (up to 1 s after its pause: a sentence's "
+                   "last word after a closure), so no line is ever revised. Without it, each utterance is printed "
+                   "when a 0.3-s pause follows it and printed again, marked revised, if a short one joins it.")
 @click.option("--json", "as_json", is_flag=True, default=False,
               help="Print JSON on stdout, one object a line: {\"event\": \"ready\"} once the first frame is read, "
-                   "one per utterance (text, start, end, words, confidence, warnings, modality, latency), and "
+                   "one per utterance (id, text, start, end, words, confidence, warnings, modality, latency; "
+                   "\"revised\": true when it replaces the utterance with the same id), and "
                    "{\"event\": \"end\"}.")
 @click.option("-o", "--output-dir", metavar="DIR", default=None, type=click.Path(),
               help="Also write DIR/live.srt and DIR/live.vtt, rewritten as each utterance is read.")
 @decoder_options()
 @click.option("--device", metavar="DEVICE", default="auto", help=DEVICE_HELP)
 @modality_option(" and the source has sound")
-def command(source, model, realtime, eager, as_json, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score,
+def command(source, model, realtime, wait, as_json, output_dir, decoder, beam_size, lm, lexicon, lm_weight, word_score,
             flip_average, length_norm, ctc_weight, grammar, word_timing, device, modality):
     """Read SOURCE continuously and print each utterance when it ends (a pause in the sound, or the mouth
-    at rest without sound): one line of text each, or JSON lines with --json.
+    at rest without sound): one line of text each, or JSON lines with --json. An utterance a short one then
+    joins (a last word after a pause) is printed again, marked revised (--wait: never; about 1 s later).
 
     SOURCE is a camera index (default 0), a video file, a stream URL (rtsp://, http://: what PyAV opens),
     or - for a stream on standard input. Ctrl-C stops it after the utterances already seen are read.
@@ -54,7 +56,7 @@ def command(source, model, realtime, eager, as_json, output_dir, decoder, beam_s
     check_source(source)  # a missing file fails before the model is loaded
     from lipread.pipelines.live import LiveReader, write_subtitles
 
-    reader = LiveReader(model, modality=modality, device=device, eager=eager, decoder=decoder, beam_size=beam_size, lm=lm,
+    reader = LiveReader(model, modality=modality, device=device, wait=wait, decoder=decoder, beam_size=beam_size, lm=lm,
                         lexicon=lexicon, lm_weight=lm_weight, word_score=word_score, flip_average=flip_average,
                         length_norm=length_norm, ctc_weight=ctc_weight, grammar=grammar, word_timing=word_timing)
     said: list = []
@@ -70,11 +72,17 @@ def command(source, model, realtime, eager, as_json, output_dir, decoder, beam_s
         sys.stdout.flush()
 
     def show(utterance) -> None:
+        before = [u for u in said if u.id == utterance.id]
+        if utterance.revised:  # it replaces the one with its id (a short utterance joined it)
+            said[:] = [u for u in said if u.id != utterance.id]
         said.append(utterance)
         if as_json:
             emit(utterance.to_dict())
+        elif before and before[0].text == utterance.text:
+            pass  # the same words read again (only their times moved): the line already printed stands
         else:
-            click.echo(f"[{utterance.start:7.2f}-{utterance.end:7.2f}] {utterance.text}")
+            mark = " (revised)" if utterance.revised else ""
+            click.echo(f"[{utterance.start:7.2f}-{utterance.end:7.2f}]{mark} {utterance.text}")
             sys.stdout.flush()
             for w in utterance.warnings:
                 log.warning("%.2f-%.2fs: %s", utterance.start, utterance.end, w)

@@ -37,8 +37,12 @@ log = logging.getLogger("lipread.live")
 
 SPF = AUDIO_SAMPLE_RATE // int(VIDEO_FPS)
 """Sound samples per video frame."""
-KEEP_BEFORE = 2.0
-"""Seconds kept before the next utterance can start (its window's lead-in)."""
+KEEP_BEFORE = 4.0
+"""Seconds kept before the next utterance can start: its window's lead-in, and an utterance read at its pause
+that a follower may still join (it is then read again, whole)."""
+SAME = 3
+"""Frames an utterance's start or end may move by (the speech threshold adapts as sound arrives) and still
+be the utterance already read."""
 RECENT = 60.0
 """Seconds of activity the speech/pause threshold adapts to (the file reader's block length)."""
 EDGE = 4
@@ -61,9 +65,14 @@ class Utterance:
     modality: str = "video"
     latency: float | None = None
     """Seconds from the end of the utterance's speech in the source to when it was read (paced sources)."""
+    id: int = 0
+    """Its number in the stream (0, 1, ...); a revision has the number of the utterance it replaces."""
+    revised: bool = False
+    """This replaces the utterance with the same ``id`` given before: a short utterance that followed it
+    within ``SegmentConfig.join`` (a sentence's last word after a closure) joined it, so it was read again."""
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"event": "utterance", "text": self.text, "start": round(self.start, 3), "end": round(self.end, 3),
+        out = {"event": "utterance", "id": self.id, **({"revised": True} if self.revised else {}), "text": self.text, "start": round(self.start, 3), "end": round(self.end, 3),
                "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
                           **({"confidence": round(w.confidence, 3)} if w.confidence is not None else {})}
                          for w in self.words],
@@ -239,7 +248,7 @@ class LiveReader:
     """Reads utterances from a live source with a model: ``for u in LiveReader(model).stream(src): ...``."""
 
     def __init__(self, model="wlas-grid-s1", modality: str = "auto", device: str = "auto", face: str = "largest",
-                 eager: bool = False, **decode_overrides: Any):
+                 wait: bool = False, **decode_overrides: Any):
         from lipread.pipelines.transcribe import Transcriber
 
         self.transcriber = Transcriber(model, device=device, modality=modality, face=face, **decode_overrides)
@@ -249,9 +258,10 @@ class LiveReader:
         self.source: Source | None = None
         self._state: _State | None = None
         self.interrupted = False
-        self.eager = bool(eager)
-        """Read an utterance as soon as a pause follows it, without waiting up to ``join`` (1 s) for a short
-        one that would join it (the last word of a sentence after a closure): less latency, more splits."""
+        self.wait = bool(wait)
+        """Wait, after the pause that ends an utterance, until no short one can join it (up to ``join``, 1 s: a
+        sentence's last word after a closure) before reading it: never revised, about 1 s later. Without it,
+        an utterance is read as soon as the pause follows, and read again (``revised``) when one joins."""
         self._warm = False
         self._stop: threading.Event | None = None
 
@@ -261,6 +271,8 @@ class LiveReader:
 
     def stream(self, source: str | int = 0, realtime: bool = False, on_ready=None) -> Iterator[Utterance]:
         """Utterances of ``source`` as they end. ``on_ready()`` is called once the first frame has arrived.
+        An utterance with ``revised`` True replaces the one given before with the same ``id`` (unless
+        ``wait``).
 
         Ctrl-C (SIGINT, when called from the main thread) ends the stream cleanly: the source stops and what
         it has delivered is read and yielded; a second Ctrl-C stops at once."""
@@ -370,7 +382,9 @@ class _State:
         self.wall0: float | None = None
         self.base = 0  # absolute index of the buffers' first frame
         self.origin = 0  # absolute index from which the next utterance is looked for
-        self.prev_end: int | None = None  # absolute end of the last utterance read
+        self.prev_end: int | None = None  # absolute end of the last utterance read for good
+        self.shown: tuple[int, int, Utterance] | None = None  # read at its pause; a follower may still join it
+        self.next_id = 0
         self.raw: dict[int, np.ndarray] = {}  # frames awaiting their crop
         self.points: list[np.ndarray | None] = []  # chosen face's landmarks per frame (buffer)
         self.crops: list[np.ndarray] = []
@@ -534,22 +548,28 @@ class _State:
             # found no neighbour near enough to join or waited long enough for one (as the file reader joins)
             join, short = config.join * VIDEO_FPS, config.short * VIDEO_FPS
             complete = e + pause <= len(act) and (e - s >= short or len(utts) > 1 or len(act) - e >= join)
-            if complete and not self.reader.eager:
+            at_pause = complete
+            if complete:
                 # as the file reader does, a short utterance that follows within ``join`` joins this one (a
-                # sentence's last word after a closure): wait until no follower can
+                # sentence's last word after a closure): it is final once no follower can
                 if len(utts) > 1:
                     ns, ne = utts[1]
                     complete = ns - e >= join or ne - ns >= short or ne + pause <= len(act)
                 else:
                     complete = len(act) - e >= join
-            if not complete and (upto - self.origin) / VIDEO_FPS <= MAX_WAIT:
-                return
             if self.origin + e > self.cropped:  # its last crops wait for their smoothing window
+                return
+            if not complete and (upto - self.origin) / VIDEO_FPS <= MAX_WAIT:
+                if at_pause and not self.reader.wait and self.shown is None:
+                    # read it now; if a follower joins it, it is read again and revised
+                    said = self._number(self._read(self.origin + s, self.origin + e, upto, None))
+                    self.shown = (self.origin + s, self.origin + e, said)
+                    yield said
                 return
             # the next search starts where this pause was seen to go on to (not at the utterance's end: a
             # threshold that adapts as the buffer moves must not turn its tail into an utterance of its own)
             resume = utts[1][0] if len(utts) > 1 else max(e, len(act) - EDGE)
-            yield self._read(self.origin + s, self.origin + e, upto, self.origin + resume)
+            yield from self._final(self.origin + s, self.origin + e, upto, self.origin + resume)
 
     def finish(self) -> Iterator[Utterance]:
         """The source ended: the rest of the buffers, every utterance in them."""
@@ -565,7 +585,33 @@ class _State:
                 return
             s, e = utts[0]
             resume = utts[1][0] if len(utts) > 1 else len(act)
-            yield self._read(self.origin + s, self.origin + e, upto, self.origin + resume)
+            yield from self._final(self.origin + s, self.origin + e, upto, self.origin + resume)
+
+    def _number(self, said: Utterance, revises: Utterance | None = None) -> Utterance:
+        if revises is not None:
+            said.id, said.revised = revises.id, True
+        else:
+            said.id = self.next_id
+            self.next_id += 1
+        return said
+
+    def _final(self, s: int, e: int, upto: int, resume: int) -> Iterator[Utterance]:
+        """The utterance [s, e) (absolute frames) is final: read it, unless it was read at its pause and is
+        still the same (then it stands); if what was read then has grown (a follower joined), read it again
+        as a revision."""
+        shown, self.shown = self.shown, None
+        if shown is not None:
+            ss, se, said = shown
+            if s >= se:  # what was read is no longer the first utterance here: it stands as it was said
+                self.prev_end = se
+            elif abs(s - ss) <= SAME and abs(e - se) <= SAME:
+                self.prev_end = e
+                self._advance(resume)
+                return
+            else:
+                yield self._number(self._read(s, e, upto, resume), revises=said)
+                return
+        yield self._number(self._read(s, e, upto, resume))
 
     def _advance(self, to: int) -> None:
         """Drop what no later window needs: everything before ``to`` less the lead-in kept."""
@@ -580,9 +626,10 @@ class _State:
         self.wave = self.wave[cut_audio * SPF :]
         self.base += cut
 
-    def _read(self, s: int, e: int, upto: int, resume: int) -> Utterance:
+    def _read(self, s: int, e: int, upto: int, resume: int | None) -> Utterance:
         """Read the utterance [s, e) (absolute frames) in a window; what has not arrived is still context.
-        The next utterance is looked for from ``resume``."""
+        The next utterance is looked for from ``resume``; with ``resume`` None nothing moves on (it is read at
+        its pause and may still be revised)."""
         from lipread.audio.activity import is_silent
         from lipread.audio.features import compute_features
         from lipread.pipelines.domain import domain_warnings, mouth_stats
@@ -614,13 +661,16 @@ class _State:
         base_s = self.base / VIDEO_FPS
         win = Window(base_s + fw.start / VIDEO_FPS, base_s + fw.end / VIDEO_FPS, own_from / VIDEO_FPS,
                      base_s + fw.end / VIDEO_FPS, speech=(s / VIDEO_FPS, e / VIDEO_FPS))
-        self.prev_end = e
+        if resume is not None:
+            self.prev_end = e
         if modality == "none":
-            self._advance(resume)
+            if resume is not None:
+                self._advance(resume)
             return Utterance("", s / VIDEO_FPS, e / VIDEO_FPS, [], None, ["no face: nothing to read"], "video",
                              self._latency(e))
         crops = np.stack([self.crops[i] for i in index])
-        self._advance(resume)
+        if resume is not None:
+            self._advance(resume)
         clip = self.t.eval_transform(crops, None)[0]
         feats = None
         if modality != "video":

@@ -59,6 +59,47 @@ def test_a_file_is_read_an_utterance_at_a_time(three):
     assert score([offline.text], [" ".join(u.text for u in said)]).wer <= 0.06
 
 
+@pytest.fixture(scope="module")
+def late_last_word(grid_dir, grid_clips, tmp_path_factory):
+    """A GRID sentence with 0.6 s of stillness and room tone (its own lead-in) before its last word (as when a speaker pauses
+    before "please"): the pause ends an utterance, and the last word, short, joins it again."""
+    from lipread.data.corpora.grid import parse_align
+    from lipread.io.audio import read_audio
+    from lipread.io.video import read_video
+    from lipread.io.writer import write_video
+
+    clip = grid_clips[0]
+    words = parse_align(next(grid_dir.rglob(f"{clip.stem}.align")))
+    frames, sound = read_video(clip).frames, read_audio(clip)[: 75 * 640]
+    cut = int(round((words[-2].end + words[-1].start) / 2 * 25))  # between the last two words
+    gap = 15
+    frames = np.concatenate([frames[:cut], np.repeat(frames[cut - 1 : cut], gap, 0), frames[cut:]])
+    sound = np.concatenate([sound[: cut * 640], sound[: gap * 640], sound[cut * 640 :]])
+    path = write_video(tmp_path_factory.mktemp("late") / "late.mp4", frames, 25.0, audio=sound)
+    return path, grid_text(clip)
+
+
+def test_an_utterance_is_read_at_its_pause_and_revised_when_its_last_word_joins(late_last_word):
+    from lipread.pipelines.live import LiveReader
+
+    path, text = late_last_word
+    reader = LiveReader("wlas-grid-s1")
+    try:
+        said = list(reader.stream(path))
+        waited = list(LiveReader(reader.loaded, wait=True).stream(path))
+    finally:
+        reader.close()
+    # read at the pause without its last word, then once more, whole, with the same id, marked revised
+    assert len(said) == 2 and [u.id for u in said] == [0, 0], [(u.id, u.text) for u in said]
+    first, whole = said
+    assert not first.revised and whole.revised
+    # (the first reading's window may show the last word too, as context; the model then times it too early,
+    # as the file reader does across such a pause)
+    assert len(whole.text.split()) == 6 and score([text], [whole.text]).wer <= 1 / 6
+    # --wait: one line, the whole sentence, never revised
+    assert len(waited) == 1 and not waited[0].revised and waited[0].text == whole.text
+
+
 def test_a_source_with_no_sound_reads_the_lips(three):
     from lipread.pipelines.live import LiveReader
 
@@ -68,9 +109,11 @@ def test_a_source_with_no_sound_reads_the_lips(three):
     finally:
         reader.close()
     assert said and all(u.modality == "video" for u in said)
+    final = list({u.id: u for u in said}.values())  # a revision replaces the utterance with its id
+    assert [u.id for u in final] == list(range(len(final)))
     # without sound the pauses come from the mouth: three sentences, read about as well as offline
-    assert 2 <= len(said) <= 4, [u.text for u in said]
-    assert score([" ".join(three["texts"])], [" ".join(u.text for u in said)]).wer <= 0.35
+    assert 2 <= len(final) <= 4, [u.text for u in said]
+    assert score([" ".join(three["texts"])], [" ".join(u.text for u in final)]).wer <= 0.35
 
 
 def test_cli_json_paced_with_subtitles(three, tmp_path):
@@ -84,9 +127,9 @@ def test_cli_json_paced_with_subtitles(three, tmp_path):
     assert lines[0] == {"event": "ready"} and lines[-1]["event"] == "end"
     assert lines[-1]["reason"] == "end of source" and lines[-1]["frames"] == 225
     utts = [x for x in lines if x["event"] == "utterance"]
-    assert len(utts) == 3 and lines[-1]["utterances"] == 3
+    assert [u["id"] for u in utts if not u.get("revised")] == [0, 1, 2] and lines[-1]["utterances"] == 3
     for u in utts:
-        assert set(u) >= {"text", "start", "end", "words", "confidence", "warnings", "modality", "latency"}
+        assert set(u) >= {"id", "text", "start", "end", "words", "confidence", "warnings", "modality", "latency"}
         assert u["latency"] is not None and u["latency"] < 5.0
     assert wall >= 9.0
     srt = (tmp_path / "subs" / "live.srt").read_text()
@@ -96,7 +139,7 @@ def test_cli_json_paced_with_subtitles(three, tmp_path):
 def test_cli_plain_lines(three):
     r = run_cli(["-q", "live", str(three["silent"])])
     assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
+    lines = [line for line in r.stdout.splitlines() if "(revised)" not in line]
     assert 2 <= len(lines) <= 4 and all(line.startswith("[") and "]" in line for line in lines)
 
 
