@@ -7,7 +7,8 @@ video frame; the result is trimmed or edge-padded to ``4 * T`` rows.
 The features are librosa 0.11's (``melspectrogram(center=True, power=2)`` with a Hann window,
 ``power_to_db(ref=1.0, top_db=None)``, ``feature.mfcc``, ``feature.delta``), computed by
 :mod:`lipread.audio.dsp` in plain NumPy: librosa's import and numba's compilation cost a new process
-~2.5 s before its first MFCC, this code 3-8 ms (issue 27; ``benchmarks/results/mfcc.json``).
+1.7-2.5 s before its first MFCC on a loaded 2-core VM, this code 3-8 ms (issue 27;
+``benchmarks/results/mfcc.json``).
 ``tests/audio/test_audio_features.py`` keeps the librosa version and checks the two agree on speech and
 synthetic signals: log-mel within the MFCC's tolerance (bit-equal on everything tried);
 MFCC within 1e-4 + 2.4e-7 x |value| (librosa's float32 DCT is a couple of float32 steps off, and c0 reaches
