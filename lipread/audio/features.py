@@ -1,9 +1,21 @@
-"""Audio features with librosa: MFCC (default) or log-mel filterbanks, 4 frames per video frame.
+"""Audio features: MFCC (default) or log-mel filterbanks, 4 frames per video frame.
 
 Legend: S samples, F feature dims, T video frames. 25 ms window, 10 ms hop at 16 kHz gives 100
 feature frames a second, exactly :data:`~lipread.types.AUDIO_FRAMES_PER_VIDEO_FRAME` per 25 fps
-video frame; the result is trimmed or edge-padded to ``4 * T`` rows. librosa is imported lazily
-(its first import costs seconds).
+video frame; the result is trimmed or edge-padded to ``4 * T`` rows.
+
+The features are librosa 0.11's (``melspectrogram(center=True, power=2)`` with a Hann window,
+``power_to_db(ref=1.0, top_db=None)``, ``feature.mfcc``, ``feature.delta``), computed by
+:mod:`lipread.audio.dsp` in plain NumPy: librosa's import and numba's compilation cost a new process
+1.7-2.5 s before its first MFCC on a loaded 2-core VM, this code 3-8 ms (issue 27;
+``benchmarks/results/mfcc.json``).
+``tests/audio/test_audio_features.py`` keeps the librosa version and checks the two agree on speech and
+synthetic signals: log-mel within the MFCC's tolerance (bit-equal on everything tried);
+MFCC within 1e-4 + 2.4e-7 x |value| (librosa's float32 DCT is a couple of float32 steps off, and c0 reaches
+-632); deltas within 1e-4 + 2e-6 x their coefficient's largest magnitude in the clip (scipy, under librosa,
+fits the edge frames' polynomials in float32); after CMVN, those divided by the coefficient's spread, so
+where a coefficient does not vary (digital silence; the delta-deltas of a clip of 3, 5, 7 or 9 frames) both
+sides normalize rounding noise and differ (by up to 2.7); on speech they agree within 1.1e-5.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lipread.audio import dsp
 from lipread.errors import ConfigError
 from lipread.types import AUDIO_FRAMES_PER_VIDEO_FRAME, AUDIO_SAMPLE_RATE
 
@@ -40,10 +53,9 @@ def compute_features(audio: np.ndarray, config: AudioFeatureConfig | None = None
                      n_video_frames: int | None = None, sample_rate: int = AUDIO_SAMPLE_RATE) -> np.ndarray:
     """Features ``(4 * T, F)`` float32 from mono ``audio`` (S,) float32.
 
-    Without ``n_video_frames`` the length is what librosa gives (``1 + S // hop``).
+    Without ``n_video_frames`` the length is that of centred frames (``1 + S // hop``); audio shorter than a
+    window is zero-padded to one.
     """
-    import librosa
-
     config = config or AudioFeatureConfig()
     if config.kind not in ("mfcc", "logmel"):
         raise ConfigError(f"unknown audio feature kind {config.kind!r}", fix="Use 'mfcc' or 'logmel'.")
@@ -53,15 +65,14 @@ def compute_features(audio: np.ndarray, config: AudioFeatureConfig | None = None
     audio = np.asarray(audio, dtype=np.float32)
     if len(audio) < win:
         audio = np.pad(audio, (0, win - len(audio)))
-    mel = librosa.feature.melspectrogram(y=audio, sr=sample_rate, n_fft=n_fft, hop_length=hop, win_length=win,
-                                         n_mels=config.n_mels, center=True, power=2.0)
-    logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)
-    feats = librosa.feature.mfcc(S=logmel, n_mfcc=config.n_mfcc) if config.kind == "mfcc" else logmel
+    mel = dsp.melspectrogram(audio, sample_rate, n_fft, hop, win, config.n_mels)
+    logmel = dsp.power_to_db(mel)
+    feats = dsp.mfcc(logmel, config.n_mfcc) if config.kind == "mfcc" else logmel
     if config.deltas:
         width = min(9, feats.shape[1] if feats.shape[1] % 2 else feats.shape[1] - 1)
         if width >= 3:
-            d1 = librosa.feature.delta(feats, width=width, order=1)
-            d2 = librosa.feature.delta(feats, width=width, order=2)
+            d1 = dsp.savgol_delta(feats, width, order=1)
+            d2 = dsp.savgol_delta(feats, width, order=2)
         else:
             d1 = d2 = np.zeros_like(feats)
         feats = np.concatenate([feats, d1, d2], axis=0)

@@ -335,7 +335,7 @@ class LiveReader:
             self._stop.set()
 
     def warm_up(self, modality: str) -> None:
-        """One-time start-up before the first frame (numba's first MFCC, the landmark model, the first model
+        """One-time start-up before the first frame (the first MFCC, the landmark model, the first model
         call), so that it does not delay the first utterance."""
         if self._warm:
             return

@@ -40,23 +40,25 @@ MIN_SPEECH_FRAMES = 20
 
 
 def voice_features(wave: np.ndarray | None, sample_rate: int = 16000) -> np.ndarray | None:
-    """(24,) float64 from mono float32 ``wave``, or None when it has too little sound to measure."""
+    """(25,) float64 from mono float32 ``wave``, or None when it has too little sound to measure.
+
+    librosa's numbers (``melspectrogram``, ``mfcc``, ``yin``), which the stored profiles were calibrated
+    with, computed by :mod:`lipread.audio.dsp` without librosa's start-up (issue 27): the log pitch is
+    bit-equal, the MFCC means and spreads within float32 rounding (tests/pipelines/test_speaker.py)."""
     if wave is None or len(wave) < sample_rate // 4:
         return None
-    import librosa
+    from lipread.audio import dsp
 
     wave = np.asarray(wave, dtype=np.float32)
-    mel = librosa.feature.melspectrogram(y=wave, sr=sample_rate, n_fft=512, hop_length=160, win_length=400,
-                                         n_mels=40, power=2.0)
-    logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)
+    logmel = dsp.power_to_db(dsp.melspectrogram(wave, sample_rate, n_fft=512, hop=160, win_length=400, n_mels=40))
     energy = logmel.max(axis=0)
     if not np.isfinite(energy).any() or float(energy.max()) < -60.0:  # digital silence
         return None
     speech = energy > float(energy.max()) - SPEECH_DB
     if int(speech.sum()) < MIN_SPEECH_FRAMES:
         return None
-    mfcc = librosa.feature.mfcc(S=logmel[:, speech], n_mfcc=13)[1:]
-    f0 = librosa.yin(wave, fmin=60, fmax=400, sr=sample_rate, frame_length=1024, hop_length=160)
+    mfcc = dsp.mfcc(logmel[:, speech], n_mfcc=13)[1:]
+    f0 = dsp.yin(wave, fmin=60, fmax=400, sample_rate=sample_rate, frame_length=1024, hop_length=160)
     n = min(len(f0), len(speech))
     pitch = float(np.log(np.median(f0[:n][speech[:n]])))
     return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), [pitch]]).astype(np.float64)

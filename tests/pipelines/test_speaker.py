@@ -104,6 +104,67 @@ def test_voice_and_face_features_measure_only_what_is_there():
     assert face_features(np.full((5, 50, 100, 3), 128, np.uint8)).shape == (75,)
 
 
+def _librosa_voice_features(wave, sample_rate=16000):
+    """voice_features as it was with librosa (before issue 27): the shipped profiles were made with it."""
+    from lipread.pipelines.speaker import MIN_SPEECH_FRAMES, SPEECH_DB
+
+    librosa = pytest.importorskip("librosa")
+    if wave is None or len(wave) < sample_rate // 4:
+        return None
+    wave = np.asarray(wave, dtype=np.float32)
+    mel = librosa.feature.melspectrogram(y=wave, sr=sample_rate, n_fft=512, hop_length=160, win_length=400,
+                                         n_mels=40, power=2.0)
+    logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)
+    energy = logmel.max(axis=0)
+    if not np.isfinite(energy).any() or float(energy.max()) < -60.0:
+        return None
+    speech = energy > float(energy.max()) - SPEECH_DB
+    if int(speech.sum()) < MIN_SPEECH_FRAMES:
+        return None
+    mfcc = librosa.feature.mfcc(S=logmel[:, speech], n_mfcc=13)[1:]
+    f0 = librosa.yin(wave, fmin=60, fmax=400, sr=sample_rate, frame_length=1024, hop_length=160)
+    n = min(len(f0), len(speech))
+    pitch = float(np.log(np.median(f0[:n][speech[:n]])))
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1), [pitch]]).astype(np.float64)
+
+
+def _assert_voice_equal(wave):
+    ref, ours = _librosa_voice_features(wave), voice_features(wave)
+    if ref is None:
+        assert ours is None
+        return
+    assert ours is not None and ours.shape == ref.shape == (25,) and ours.dtype == np.float64
+    # MFCC means and spreads: librosa's float32 DCT differs by float32 rounding (1.5e-5 seen); the log
+    # pitch is the same to the bit (the same YIN, the same float32 FFT)
+    np.testing.assert_allclose(ours[:24], ref[:24], rtol=0, atol=1e-4)
+    assert ours[24] == ref[24]
+
+
+def test_voice_features_equal_librosa_on_synthetic_voices():
+    """The NumPy voice measure (issue 27) gives librosa's numbers, which the stored profiles were made with."""
+    rng = np.random.default_rng(0)
+    t = np.arange(32000) / 16000
+    for f0 in (90.0, 130.0, 220.0):
+        voiced = 0.3 * sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 10))
+        voiced *= (np.sin(2 * np.pi * 2.0 * t) > 0)  # syllables and pauses
+        for wave in (voiced, voiced + rng.normal(0, 0.01, t.shape), voiced + rng.normal(0, 0.1, t.shape)):
+            _assert_voice_equal(np.asarray(wave, np.float32))
+    for wave in (np.zeros(16000), rng.normal(0, 0.1, 3999), rng.normal(0, 0.1, 4000), 1e-5 * rng.normal(size=8000)):
+        _assert_voice_equal(np.asarray(wave, np.float32))
+
+
+@pytest.mark.grid
+def test_voice_features_equal_librosa_on_grid_speech(grid_clips):
+    """GRID speech as recorded, with white noise at about 10 dB, and 60 dB quieter."""
+    from lipread.io.audio import read_audio
+
+    rng = np.random.default_rng(1)
+    for clip in grid_clips[:6]:
+        speech = read_audio(clip)
+        for wave in (speech, speech + rng.normal(0, 0.03, speech.shape).astype(np.float32), speech * 1e-3):
+            _assert_voice_equal(wave)
+
+
 def test_speaker_warnings_name_the_measure_and_the_limit():
     speaker = {"voice": {"threshold": 2.0}, "face": {"threshold": 3.0}}
     assert speaker_warnings(speaker, {"voice_distance": 1.0, "face_distance": 2.9}) == []
