@@ -40,6 +40,9 @@ SPF = AUDIO_SAMPLE_RATE // int(VIDEO_FPS)
 KEEP_BEFORE = 4.0
 """Seconds kept before the next utterance can start: its window's lead-in, and an utterance read at its pause
 that a follower may still join (it is then read again, whole)."""
+AHEAD = 3
+"""Frames of quiet after an utterance (the activity's ``bridge``) from which it is read ahead of its pause
+being long enough to end it (``SegmentConfig.pause``): its line is then ready when the pause is."""
 SAME = 3
 """Frames an utterance's start or end may move by (the speech threshold adapts as sound arrives) and still
 be the utterance already read."""
@@ -384,6 +387,7 @@ class _State:
         self.origin = 0  # absolute index from which the next utterance is looked for
         self.prev_end: int | None = None  # absolute end of the last utterance read for good
         self.shown: tuple[int, int, Utterance] | None = None  # read at its pause; a follower may still join it
+        self.ahead: tuple[int, int, Utterance] | None = None  # read as its pause began, not given out yet
         self.next_id = 0
         self.raw: dict[int, np.ndarray] = {}  # frames awaiting their crop
         self.points: list[np.ndarray | None] = []  # chosen face's landmarks per frame (buffer)
@@ -560,11 +564,17 @@ class _State:
             if self.origin + e > self.cropped:  # its last crops wait for their smoothing window
                 return
             if not complete and (upto - self.origin) / VIDEO_FPS <= MAX_WAIT:
-                if at_pause and not self.reader.wait and self.shown is None:
-                    # read it now; if a follower joins it, it is read again and revised
-                    said = self._number(self._read(self.origin + s, self.origin + e, upto, None))
-                    self.shown = (self.origin + s, self.origin + e, said)
+                key = (self.origin + s, self.origin + e)
+                if self.reader.wait or self.shown is not None:
+                    return
+                if at_pause:  # read it now (or take what was read as the pause began); a follower revises it
+                    said = self._number(self._take_ahead(key) or self._read(*key, upto, None), key[1])
+                    self.shown = (*key, said)
                     yield said
+                elif len(act) - e >= AHEAD and (e - s >= short or len(utts) > 1) and not self._ahead_is(key):
+                    # its pause has begun: read it while the pause grows long enough to end it, so that its
+                    # line is ready then (if speech goes on instead, this reading is dropped)
+                    self.ahead = (*key, self._read(*key, upto, None))
                 return
             # the next search starts where this pause was seen to go on to (not at the utterance's end: a
             # threshold that adapts as the buffer moves must not turn its tail into an utterance of its own)
@@ -587,7 +597,10 @@ class _State:
             resume = utts[1][0] if len(utts) > 1 else len(act)
             yield from self._final(self.origin + s, self.origin + e, upto, self.origin + resume)
 
-    def _number(self, said: Utterance, revises: Utterance | None = None) -> Utterance:
+    def _number(self, said: Utterance, e: int, revises: Utterance | None = None) -> Utterance:
+        """Give ``said`` its id (a new one, or that of the utterance it ``revises``) and its latency now that
+        it is given out (``e``: its end, absolute frames)."""
+        said.latency = self._latency(e)
         if revises is not None:
             said.id, said.revised = revises.id, True
         else:
@@ -600,6 +613,12 @@ class _State:
         still the same (then it stands); if what was read then has grown (a follower joined), read it again
         as a revision."""
         shown, self.shown = self.shown, None
+        ahead = self._take_ahead((s, e))
+        if shown is None and ahead is not None:  # read as its pause began, and nothing has changed since
+            self.prev_end = e
+            self._advance(resume)
+            yield self._number(ahead, e)
+            return
         if shown is not None:
             ss, se, said = shown
             if s >= se:  # what was read is no longer the first utterance here: it stands as it was said
@@ -609,9 +628,18 @@ class _State:
                 self._advance(resume)
                 return
             else:
-                yield self._number(self._read(s, e, upto, resume), revises=said)
+                yield self._number(self._read(s, e, upto, resume), e, revises=said)
                 return
-        yield self._number(self._read(s, e, upto, resume))
+        yield self._number(self._read(s, e, upto, resume), e)
+
+    def _ahead_is(self, key: tuple[int, int]) -> bool:
+        return self.ahead is not None and all(abs(a - b) <= SAME for a, b in zip(self.ahead[:2], key))
+
+    def _take_ahead(self, key: tuple[int, int]) -> Utterance | None:
+        """The reading made as this utterance's pause began, if it was of the same stretch (then dropped)."""
+        same, ahead = self._ahead_is(key), self.ahead
+        self.ahead = None
+        return ahead[2] if same and ahead is not None and (ahead[0], ahead[1]) == key else None
 
     def _advance(self, to: int) -> None:
         """Drop what no later window needs: everything before ``to`` less the lead-in kept."""
