@@ -71,7 +71,8 @@ from lipread.types import Hypothesis
 
 BLANK_NAME, SEP_NAME, UNK = "<blank>", "|", "<unk>"
 PRUNED = -1e30
-"""The log-prob a pruned token is given: below any beam threshold, finite so that sums stay defined."""
+"""The log-prob a pruned token is given: below any beam threshold, finite so that sums stay defined (float32:
+2 * PRUNED is finite too)."""
 
 
 @dataclass
@@ -334,6 +335,12 @@ class BeamDecoder:
         flat = np.flatnonzero(use)  # b * T + t, clip by clip
         counts = use.sum(1).tolist()
         pruned, tokens = prune_tokens(batch.reshape(size * frames, vocab)[flat], opts.token_min_logp)
+        if tokens is not None and self.word_dict is not None:
+            # flashlight ranks as many tokens in every frame as the busiest frame keeps, so pruned ones fill
+            # the rest; a pruned separator ranks last among them, or flashlight would score the LM for every
+            # word it could end there (costly; its score would be dropped by the threshold anyway)
+            sep = pruned[:, self.sep]
+            sep[sep <= PRUNED] = 2 * PRUNED
         close = self.word_dict is not None
         if close:  # the rows of clip b move down by the b closing frames before them
             ends = np.cumsum(np.asarray(counts) + 1)
