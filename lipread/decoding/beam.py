@@ -325,9 +325,10 @@ class BeamDecoder:
         the table; per clip the most tokens any of its frames keeps)."""
         opts, vocab = self.options, self.vocab
         size, frames = batch.shape[:2]
-        use = np.arange(frames) < np.asarray(lens)[:, None]  # (B, T)
+        use = np.arange(frames) < np.asarray(lens)[:, None]  # (B, T): the clips' frames, not the padding
         dropped = blank_runs(batch, opts.blank_skip, self.blank)
         if dropped is not None:
+            dropped &= use
             use &= ~dropped
             dropped_scores = np.where(dropped, batch[..., self.blank], 0.0).sum(1, dtype=np.float64).tolist()
         else:

@@ -259,6 +259,23 @@ def test_blank_skip_matches_no_skip_on_doubtful_frames(seed):
             assert [words_of(h) for h in s] == [words_of(h) for h in f]
 
 
+def test_blank_skip_ignores_the_padding():
+    # a clip decoded alone and in a batch whose padding after it is certain blank: the same score (the merged
+    # frames' blank log-probs are the clip's own only)
+    lp, _ = spelled("bin blue")
+    pad = torch.full((30, V), math.log(1e-5 / (V - 1)))
+    pad[:, 0] = math.log(1 - 1e-5)
+    other, _ = spelled("set red at b one soon")
+    batch = torch.nn.utils.rnn.pad_sequence([torch.cat([lp, pad]), other], batch_first=True)
+    for options in ({}, {"lexicon": "grid"}):
+        decoder = build_decoder("beam", TOK, beam_size=8, **options)
+        alone = decoder.decode(lp[None])[0][0]
+        batched = decoder.decode(batch, torch.tensor([len(lp), len(other)]))[0][0]
+        assert (batched.text, words_of(batched)) == (alone.text, words_of(alone)) == (
+            "bin blue", words_of(build_decoder("beam", TOK, beam_size=8, blank_skip=None, **options).decode(lp[None])[0][0]))
+        assert batched.score == pytest.approx(alone.score, abs=1e-4)
+
+
 def test_blank_runs_keep_the_first_frame_of_each_run():
     p = torch.tensor([0.9999, 0.9999, 0.2, 0.9999, 0.9999, 0.9999, 0.5, 0.99])  # blank probabilities
     lp = torch.stack([p, 1 - p], 1).log().numpy()
