@@ -20,7 +20,8 @@ otherwise, so that the search gives up nothing that pyctcdecode keeps:
 - ``token_min_logp``: in each frame only the tokens whose log-prob is at least this (and the frame's best)
   are expanded; the others are set to -1e30 before flashlight sees them, and flashlight ranks only as many
   tokens per frame as the utterance's busiest frame keeps (one flashlight decoder per such count, sharing
-  the trie and the LM), so that the pruned tokens cost nothing;
+  the trie and the LM; flashlight has no per-frame count, so in the other frames pruned tokens fill the
+  rest and are dropped by the threshold at once, a separator last so that no LM score is computed for them);
 - ``blank_skip``: a frame whose blank probability exceeds this is one where pyctcdecode's token pruning
   leaves only the blank (every other token is below log(1 - blank_skip) < -5 for blank_skip >= 0.9933).
   A run of such frames does what one blank frame does (a blank between two equal letters keeps them

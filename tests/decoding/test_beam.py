@@ -350,3 +350,24 @@ def test_best_of_nbest_is_the_one_best():
 def test_pruning_options_are_checked(options, match):
     with pytest.raises(ConfigError, match=match):
         build_decoder("beam", TOK, **options)
+
+
+def test_decode_options_carry_the_pruning():
+    # a model's stored decoder may pin the pruning; DecodeOptions' defaults are BeamOptions' (what ships)
+    from lipread.decoding.beam import BeamOptions
+    from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
+    from lipread.pipelines.transcribe import resolve_decode_options
+
+    shipped = DecodeOptions("beam").build(TOK).options
+    defaults = BeamOptions()
+    assert (shipped.beam_threshold, shipped.token_min_logp, shipped.blank_skip) == (
+        defaults.beam_threshold, defaults.token_min_logp, defaults.blank_skip)
+    stored = stored_decoder({"decoder": {"name": "beam", "beam_size": 20, "beam_threshold": 25.0, "blank_skip": 0,
+                                         "token_min_logp": -8.0}}, ".")
+    built = resolve_decode_options(stored).build(TOK).options
+    assert (built.beam_threshold, built.token_min_logp, built.blank_skip) == (25.0, -8.0, 0)
+    assert resolve_decode_options(stored, blank_skip=0.99).build(TOK).options.blank_skip == 0.99
+    with pytest.raises(ConfigError, match="blank_skip"):
+        resolve_decode_options(stored, blank_skip=2.0).build(TOK)
+    with pytest.raises(ConfigError, match="beam decoder"):
+        resolve_decode_options({"decoder": "greedy"}, token_min_logp=-3.0)
