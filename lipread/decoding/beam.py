@@ -139,13 +139,19 @@ def blank_runs(log_probs: np.ndarray, threshold: float | None, blank: int = 0) -
     return dropped
 
 
-def prune_tokens(log_probs: np.ndarray, min_logp: float | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(..., T, V) log-probs with the tokens below ``min_logp`` set to :data:`PRUNED` (each frame keeps its
-    best), and the number of tokens each frame keeps (..., T). ``min_logp`` None: unchanged, None."""
+def prune_tokens(log_probs: np.ndarray, min_logp: float | None, fill: float | np.ndarray = PRUNED
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(..., T, V) log-probs with the tokens below ``min_logp`` set to ``fill`` (:data:`PRUNED`, or one value per
+    token), each frame keeping its best, and the number of tokens each frame keeps (..., T). ``min_logp``
+    None: unchanged, None."""
     if min_logp is None:
         return log_probs, None
-    keep = log_probs >= np.minimum(log_probs.max(-1, keepdims=True), np.float32(min_logp))
-    return np.where(keep, log_probs, np.float32(PRUNED)), keep.sum(-1)
+    keep = log_probs >= np.float32(min_logp)
+    counts = keep.sum(-1)
+    if counts.size and counts.min() == 0:  # a frame with no token that good keeps its best
+        keep |= log_probs == log_probs.max(-1, keepdims=True)
+        counts = keep.sum(-1)
+    return np.where(keep, log_probs, np.asarray(fill, np.float32)), counts
 
 
 def _flashlight():
@@ -241,6 +247,9 @@ class BeamDecoder:
         self._lm, self._trie = lm, (trie if lexicon is not None else None)  # keep alive
         self._close = np.full(self.vocab, PRUNED, np.float32)  # a frame that is certainly a separator
         self._close[self.sep] = 0.0
+        self._fill = np.full(self.vocab, PRUNED, np.float32)  # what pruned tokens become (see _emissions)
+        if lexicon is not None:
+            self._fill[self.sep] = 2 * PRUNED
 
     def _decoder(self, tokens: int):
         """The flashlight decoder that ranks ``tokens`` tokens per frame (made once, then reused)."""
@@ -326,37 +335,39 @@ class BeamDecoder:
         the table; per clip the most tokens any of its frames keeps)."""
         opts, vocab = self.options, self.vocab
         size, frames = batch.shape[:2]
-        use = np.arange(frames) < np.asarray(lens)[:, None]  # (B, T): the clips' frames, not the padding
+        valid = None if all(n == frames for n in lens) else np.arange(frames) < np.asarray(lens)[:, None]  # (B, T)
+        use = valid
         dropped = blank_runs(batch, opts.blank_skip, self.blank)
         if dropped is not None:
-            dropped &= use
-            use &= ~dropped
-            dropped_scores = np.where(dropped, batch[..., self.blank], 0.0).sum(1, dtype=np.float64).tolist()
+            if valid is not None:  # the clips' frames only, not the padding
+                dropped &= valid
+            use = ~dropped if valid is None else valid & ~dropped
+            dropped_scores = np.sum(batch[..., self.blank], axis=1, where=dropped, dtype=np.float64).tolist()
         else:
             dropped_scores = [0.0] * size
-        flat = np.flatnonzero(use)  # b * T + t, clip by clip
-        counts = use.sum(1).tolist()
-        pruned, tokens = prune_tokens(batch.reshape(size * frames, vocab)[flat], opts.token_min_logp)
-        if tokens is not None and self.word_dict is not None:
-            # flashlight ranks as many tokens in every frame as the busiest frame keeps, so pruned ones fill
-            # the rest; a pruned separator ranks last among them, or flashlight would score the LM for every
-            # word it could end there (costly; its score would be dropped by the threshold anyway)
-            sep = pruned[:, self.sep]
-            sep[sep <= PRUNED] = 2 * PRUNED
+        flat = np.arange(size * frames) if use is None else np.flatnonzero(use)  # b * T + t, clip by clip
+        counts = [frames] * size if use is None else use.sum(1).tolist()
+        rows = flat
+        source = batch.reshape(size * frames, vocab)
         close = self.word_dict is not None
-        if close:  # the rows of clip b move down by the b closing frames before them
-            ends = np.cumsum(np.asarray(counts) + 1)
-            table = np.empty((len(flat) + size, vocab), np.float32)
-            table[np.arange(len(flat)) + np.repeat(np.arange(size), counts)] = pruned
-            table[ends - 1] = self._close
-        else:
-            table = np.ascontiguousarray(pruned, dtype=np.float32)
+        if close:  # each clip is followed by a closing separator frame: one row appended to the source
+            source = np.concatenate([source, self._close[None]])
+            ends = np.cumsum(counts).tolist()
+            closing = np.array([size * frames])
+            rows = np.concatenate([part for b, end in enumerate(ends)
+                                   for part in (flat[end - counts[b] : end], closing)])
+        # flashlight ranks as many tokens in every frame as the busiest frame keeps, so pruned ones fill the
+        # rest; a pruned separator ranks last among them (the fill), or flashlight would score the LM for every
+        # word it could end there (costly; its score is dropped by the threshold anyway)
+        table, tokens = prune_tokens(source[rows], opts.token_min_logp, self._fill)
+        table = np.ascontiguousarray(table, dtype=np.float32)
         at = (flat % frames).tolist()
         token_counts = None if tokens is None else tokens.tolist()
         steps, widths, start = [], [], 0
         for b, count in enumerate(counts):
-            steps.append((at[start : start + count], start + b * close, dropped_scores[b]))
-            widths.append(max(token_counts[start : start + count], default=1) if token_counts else vocab)
+            row = start + b * close  # the clip's first row in the table
+            steps.append((at[start : start + count], row, dropped_scores[b]))
+            widths.append(max(token_counts[row : row + count], default=1) if token_counts else vocab)
             start += count
         return batch, steps, table, widths
 
