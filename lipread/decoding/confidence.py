@@ -14,6 +14,7 @@ Shape legend: T frames, V classes (blank = 0).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,14 +28,30 @@ def word_confidences(
     """Confidence of each non-empty word of ``words`` decoded along ``path`` from ``log_probs`` (T, V)
     of one clip; None when the path does not spell the words."""
     groups = word_emissions(path, words, separator, blank)
-    if groups is None:
-        return None
-    lp = np.asarray(log_probs, dtype=np.float64)
+    return None if groups is None else group_confidences(log_probs, groups)
+
+
+def group_confidences(log_probs, groups: list[list[tuple[int, int, int]]]) -> list[float]:
+    """Confidence of each word from its letters' emissions ``(token, first, last)`` (:func:`group_emissions`)
+    over ``log_probs`` (T, V)."""
+    item = np.asarray(log_probs).item  # plain floats: a few letters per word, no array operations worth it
     out = []
     for letters in groups:
-        peaks = [float(np.exp(lp[first : last + 1, tok].max())) for tok, first, last in letters]
-        out.append(round(min(peaks), 4) if peaks else 0.0)
+        if not letters:
+            out.append(0.0)
+            continue
+        low = math.inf
+        for tok, first, last in letters:
+            peak = item(first, tok)
+            while first < last:
+                first += 1
+                value = item(first, tok)
+                if value > peak:
+                    peak = value
+            if peak < low:
+                low = peak
+        out.append(round(math.exp(low), 4))
     return out
 
 
-__all__ = ["word_confidences"]
+__all__ = ["group_confidences", "word_confidences"]

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import torch
 
-from lipread.decoding.confidence import word_confidences
-from lipread.decoding.wordtimes import collapse, word_spans
+from lipread.decoding.confidence import group_confidences
+from lipread.decoding.wordtimes import ctc_emissions, group_emissions, spans_from_groups
 from lipread.text import Tokenizer
 from lipread.types import Hypothesis, mean_confidence
 
@@ -49,18 +49,24 @@ def hypothesis_from_path(path: Sequence[int], score: float, tokenizer: Tokenizer
 
     ``words``: the decoded words when a lexicon search gave them (default: the path's letters);
     ``log_probs`` (T, V) of the clip: adds word and utterance confidences."""
+    return hypothesis_from_emissions(ctc_emissions(path, blank), len(path), score, tokenizer, frame_shift,
+                                     time_offset, log_probs, words)
+
+
+def hypothesis_from_emissions(emissions: list[tuple[int, int, int]], frames: int, score: float, tokenizer: Tokenizer,
+                              frame_shift: float, time_offset: float, log_probs=None, words: list[str] | None = None
+                              ) -> Hypothesis:
+    """:func:`hypothesis_from_path` from the path's emissions (:func:`ctc_emissions`) over its ``frames``."""
     if words is None:
-        words = tokenizer.decode(collapse(path, blank)).split()
+        words = tokenizer.decode([tok for tok, _, _ in emissions]).split()
     text = " ".join(words)
-    sep = separator_id(tokenizer)
-    spans = word_spans(path, words, sep, frame_shift, time_offset, blank)
+    groups = group_emissions(emissions, words, separator_id(tokenizer))
+    spans = spans_from_groups(words, groups, frames, frame_shift, time_offset)
     confidence = None
-    if log_probs is not None:
-        conf = word_confidences(log_probs, path, words, sep, blank)
-        if conf is not None:
-            for span, c in zip(spans, conf):
-                span.confidence = c
-            confidence = mean_confidence(spans)
+    if log_probs is not None and groups is not None:
+        for span, c in zip(spans, group_confidences(log_probs, groups)):
+            span.confidence = c
+        confidence = mean_confidence(spans)
     return Hypothesis(text=text, tokens=tokenizer.encode(text), score=float(score), words=spans,
                       confidence=confidence)
 

@@ -16,17 +16,24 @@ from lipread.types import WordSpan
 log = logging.getLogger("lipread.decoding.wordtimes")
 
 
-def ctc_emissions(path: Sequence[int], blank: int = 0) -> list[tuple[int, int, int]]:
-    """Frame labels (T,) -> ``[(token, first_frame, last_frame), ...]`` of the collapsed path."""
+def ctc_emissions(path: Sequence[int], blank: int = 0, frames: Sequence[int] | None = None
+                  ) -> list[tuple[int, int, int]]:
+    """Frame labels (T,) -> ``[(token, first_frame, last_frame), ...]`` of the collapsed path.
+
+    ``frames``: the clip frame of each path position when the path skips frames (a beam search that merged
+    runs of blank frames); an emission then spans from its first position's frame to its last's, the
+    skipped frames inside it included."""
     out: list[tuple[int, int, int]] = []
-    prev = blank
-    for t, tok in enumerate(int(x) for x in path):
-        if tok != blank and tok == prev:
-            token, first, _ = out[-1]
-            out[-1] = (token, first, t)
-        elif tok != blank:
-            out.append((tok, t, t))
-        prev = tok
+    at = range(len(path)) if frames is None else frames
+    prev, first, last = blank, 0, 0
+    for t, tok in zip(at, map(int, path)):
+        if tok != prev:
+            if prev != blank:
+                out.append((prev, first, last))
+            prev, first = tok, t
+        last = t
+    if prev != blank:
+        out.append((prev, first, last))
     return out
 
 
@@ -39,13 +46,20 @@ def word_emissions(
     path: Sequence[int], words: Sequence[str], separator: int | None, blank: int = 0,
 ) -> list[list[tuple[int, int, int]]] | None:
     """The letter emissions ``(token, first, last)`` of each non-empty word of ``words`` along a CTC
-    ``path``, or None when the path does not spell them.
+    ``path``, or None when the path does not spell them (see :func:`group_emissions`)."""
+    return group_emissions(ctc_emissions(path, blank), words, separator)
+
+
+def group_emissions(
+    emissions: Sequence[tuple[int, int, int]], words: Sequence[str], separator: int | None,
+) -> list[list[tuple[int, int, int]]] | None:
+    """The path's emissions (:func:`ctc_emissions`) split into the letters of each non-empty word of
+    ``words``, or None when they do not spell them.
 
     Each word takes ``len(word)`` letter emissions in order (letters left over at the end, from a
     lexicon search that ended inside a word, are ignored); failing that, the separator-delimited
     groups of the path when there is one per word.
     """
-    emissions = ctc_emissions(path, blank)
     letters = [e for e in emissions if e[0] != separator]
     words = [w for w in words if w]
     if sum(len(w) for w in words) <= len(letters):  # trailing letters: an unfinished last word
@@ -80,13 +94,26 @@ def word_spans(
     are laid out from the separator-delimited groups instead, and failing that spread evenly over
     the path, with a warning.
     """
+    return spans_from_groups(words, word_emissions(path, words, separator, blank), len(path), frame_shift, time_offset)
+
+
+def spans_from_groups(
+    words: Sequence[str],
+    groups: list[list[tuple[int, int, int]]] | None,
+    frames: int,
+    frame_shift: float = 0.04,
+    time_offset: float = 0.0,
+) -> list[WordSpan]:
+    """Word times from each word's letter emissions (:func:`group_emissions`); ``groups`` None: the words
+    spread evenly over the ``frames`` of the path, with a warning."""
+    if groups is not None:
+        return [WordSpan(w, round(time_offset + g[0][1] * frame_shift, 4), round(time_offset + (g[-1][2] + 1) * frame_shift, 4))
+                for w, g in zip([w for w in words if w], groups)]
+
     def span(word: str, first: int, last: int) -> WordSpan:
         return WordSpan(word, round(time_offset + first * frame_shift, 4), round(time_offset + (last + 1) * frame_shift, 4))
 
-    groups = word_emissions(path, words, separator, blank)
-    if groups is not None:
-        return [span(w, g[0][1], g[-1][2]) for w, g in zip([w for w in words if w], groups)]
     log.warning("CTC path does not spell the words %r; spreading their times evenly", " ".join(words))
-    n = max(len(path), 1)
+    n = max(frames, 1)
     k = max(len(words), 1)
     return [span(w, i * n // k, (i + 1) * n // k - 1) for i, w in enumerate(words)]

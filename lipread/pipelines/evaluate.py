@@ -45,6 +45,13 @@ class DecodeOptions:
     word_timing: str = "auto"
     """Attention models' word times: ``auto`` = a forced alignment on the align head (the CTC branch when
     there is none); ``ctc`` = on the CTC branch."""
+    beam_threshold: float = 10.0
+    """CTC beam: the pruning (:class:`lipread.decoding.beam.BeamOptions`, whose defaults these are): hypotheses
+    this far below the best are dropped,"""
+    token_min_logp: float | None = -5.0
+    """tokens below this log-prob are not expanded (None: all),"""
+    blank_skip: float | None = 0.999
+    """and runs of frames whose blank probability exceeds this are decoded as one (0 or None: off)."""
 
     def build(self, tokenizer, stored: dict[str, Any] | None = None):
         """The decoder; ``lm``/``lexicon`` fall back to ``stored`` (see :func:`stored_decoder`)."""
@@ -64,6 +71,9 @@ class DecodeOptions:
             lexicon=lexicon,
             lm_weight=self.lm_weight,
             word_score=self.word_score,
+            beam_threshold=self.beam_threshold,
+            token_min_logp=self.token_min_logp,
+            blank_skip=self.blank_skip,
         )
 
 
@@ -80,7 +90,8 @@ def stored_decoder(config: dict[str, Any], model_path: str | os.PathLike) -> dic
         if value and value != "grid" and not os.path.isabs(value):
             value = str(Path(model_path) / value)
         out[key] = value
-    for key in ("beam_size", "lm_weight", "word_score", "flip_average", "length_norm", "ctc_weight", "grammar"):
+    for key in ("beam_size", "lm_weight", "word_score", "flip_average", "length_norm", "ctc_weight", "grammar",
+                "beam_threshold", "token_min_logp", "blank_skip"):
         if key in saved:
             out[key] = saved[key]
     return out

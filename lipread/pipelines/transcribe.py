@@ -86,10 +86,11 @@ class LoadedModel:
 
 
 DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm",
-               "word_timing", "ctc_weight", "grammar")
+               "word_timing", "ctc_weight", "grammar", "beam_threshold", "token_min_logp", "blank_skip")
 BEAM_ONLY = {"beam_size": "--beam-size", "lm": "--lm", "lexicon": "--lexicon", "lm_weight": "--lm-weight",
              "word_score": "--word-score", "length_norm": "--length-norm", "ctc_weight": "--ctc-weight",
-             "grammar": "--grammar"}
+             "grammar": "--grammar", "beam_threshold": "beam_threshold", "token_min_logp": "token_min_logp",
+             "blank_skip": "blank_skip"}
 
 
 def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOptions:
