@@ -213,19 +213,24 @@ class WLAS(nn.Module):
         return self
 
     # -- encoders ----------------------------------------------------------------------------------
-    def encode_video(self, video: torch.Tensor, lengths: torch.Tensor,
-                     flip_average: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_video(self, video: torch.Tensor, lengths: torch.Tensor, flip_average: bool = False,
+                     passes: list | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, T, H, W) -> states (B, T', Dv), lengths (B,). ``flip_average``: the mean of the states of
-        the clips and of their mirror images (test-time augmentation; the recipes train with random flips)."""
+        the clips and of their mirror images (test-time augmentation; the recipes train with random flips).
+        ``passes``: a list that receives the states of each pass (one, or the clip's and the mirror's)."""
         if flip_average:
             a, lens = self.encode_video(video, lengths)
             b, _ = self.encode_video(video.flip(-1), lengths)
+            if passes is not None:
+                passes += [a, b]
             return (a + b) / 2, lens
         grad = torch.is_grad_enabled() and not self.config.freeze_watch
         with torch.set_grad_enabled(grad):
             feats = self.watch.forward_features(video, lengths)
             lens = self.watch.output_lengths(lengths).clamp(max=feats.shape[1])
             states = self.watch.head.encode(feats, lens)
+        if passes is not None:
+            passes.append(states)
         return states, lens
 
     def encode(self, video: torch.Tensor | None = None, video_lengths: torch.Tensor | None = None,
@@ -249,9 +254,10 @@ class WLAS(nn.Module):
         if want_v:
             if video_lengths is None:
                 video_lengths = torch.full((b,), video.shape[2], dtype=torch.int64)
-            v, vl = self.encode_video(video, video_lengths, flip_average)
+            passes: list = []
+            v, vl = self.encode_video(video, video_lengths, flip_average, passes)
             vk, vm = self.att_video.key(v), _mask(vl.to(device), v.shape[1])
-            extras.update(video_states=v, video_lengths=vl)
+            extras.update(video_states=v, video_lengths=vl, video_passes=passes)
             lens = torch.maximum(lens, vl)
         if want_a:
             if audio.shape[-1] != self.config.audio_dim:
@@ -355,6 +361,18 @@ class WLAS(nn.Module):
         return parts
 
     # -- per-frame heads for word times and confidence --------------------------------------------
+    def lip_reading(self, extras: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Watch's own CTC reading of the lips from the states :meth:`encode` computed: log-probs
+        (B, T', V_ctc) float32 on the CPU and lengths, as ``run_model(model.watch, video, lengths,
+        flip_average)`` gives them (with flip averaging, the mean of the two passes' posteriors), so the
+        reading-direction check need not run the Watch again."""
+        import math
+
+        fc = self.watch.head.fc
+        reads = [fc(states).float().log_softmax(-1) for states in extras["video_passes"]]
+        lp = reads[0] if len(reads) == 1 else torch.logaddexp(reads[0], reads[1]) - math.log(2)
+        return lp.cpu(), extras["video_lengths"].cpu()
+
     def frame_log_probs(self, extras: dict[str, Any], modality: str, align: bool = False):
         """CTC (or, with ``align``, align-head) log-probs (B, T, V_ctc) and lengths of the stream that times
         the words: the sound when the modality has it, else the lips. None when that head does not exist."""

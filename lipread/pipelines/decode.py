@@ -119,14 +119,18 @@ def decode_attention(model: torch.nn.Module, options, tokenizer, video: torch.Te
                      video_lengths: torch.Tensor | None, audio: torch.Tensor | None = None,
                      audio_lengths: torch.Tensor | None = None, modality: str = "av",
                      time_offset: float | Sequence[float] = 0.0,
-                     frame_shift: float = 1.0 / VIDEO_FPS) -> list[list[Hypothesis]]:
+                     frame_shift: float = 1.0 / VIDEO_FPS, lips: dict | None = None) -> list[list[Hypothesis]]:
     """n-best hypotheses per clip from an attention model (greedy or beam search per ``options``), word
-    times from the align head of the stream that times the words (the sound when it is read)."""
+    times from the align head of the stream that times the words (the sound when it is read). ``lips``: a
+    dict that receives ``"log_probs"``, the lip encoder's own CTC reading of the clips (``lip_reading``:
+    for the reading-direction check, which would otherwise run the encoder again), when the lips were read."""
     from lipread.decoding.attention import GridGrammar, beam_search, greedy_search
     from lipread.decoding.greedy import offsets
 
     enc, extras = model.encode(video, video_lengths, audio, audio_lengths, modality,
                                flip_average=bool(getattr(options, "flip_average", False)))
+    if lips is not None and "video_passes" in extras and hasattr(model, "lip_reading"):
+        lips["log_probs"] = model.lip_reading(extras)
     sos, eos = tokenizer.sos_id, tokenizer.eos_id
     if options.decoder == "greedy":
         results = [[r] for r in greedy_search(model, enc, sos, eos)]

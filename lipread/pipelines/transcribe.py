@@ -503,11 +503,13 @@ class Transcriber:
         if self.attention:
             from lipread.pipelines.decode import decode_attention
 
+            lips: dict = {}
             decoded = decode_attention(self.loaded.model, self.options, self.loaded.tokenizer, batch.video,
                                        batch.video_lengths, batch.audio, batch.audio_lengths, modality,
-                                       time_offset=[win.start for win, *_ in items])
+                                       time_offset=[win.start for win, *_ in items], lips=lips)
             t0 = self.times.add("model+decoder", t0)
-            forward = (None, None)  # the direction check reads the lips with the Watch's CTC head itself
+            # the direction check's forward reading: the Watch's CTC head on the states just computed
+            forward = lips.get("log_probs", (None, None))
         else:
             outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
             t0 = self.times.add("model", t0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from lipread.pipelines.domain import domain_warnings, mouth_stats, widened_range
 
@@ -46,3 +47,33 @@ def test_each_modality_has_its_own_confidence_floor():
     low = domain_warnings(domain, NORMAL, 0.6, modality="av")
     assert len(low) == 1 and "low confidence 0.60" in low[0] and "0.75" in low[0]
     assert domain_warnings(domain, NORMAL, 0.6) == []  # no modality: the (lowest) lips-only floor
+
+
+@pytest.mark.parametrize("flip_average", [False, True])
+def test_the_direction_check_reuses_the_attention_models_lip_reading(flip_average):
+    """WLAS: the lip encoder's forward CTC reading taken from the decode pass equals running the encoder
+    again for the check (so transcribe runs it two times fewer a batch with flip averaging)."""
+    import numpy as np
+    import torch
+
+    from lipread.data.batch import collate
+    from lipread.data.dataset import Sample
+    from lipread.pipelines.decode import decode_attention, run_model
+    from lipread.pipelines.domain import lip_ctc_model
+    from lipread.pipelines.evaluate import DecodeOptions
+    from lipread.pipelines.transcribe import load_model
+
+    loaded = load_model("wlas-grid-s1")
+    rng = np.random.default_rng(0)
+    mouths = [rng.integers(0, 256, (n, 50, 100, 3), dtype=np.uint8) for n in (75, 60)]
+    batch = collate([Sample(str(i), "", "", m, []) for i, m in enumerate(mouths)])
+    options = DecodeOptions(decoder="greedy", flip_average=flip_average)
+    lips: dict = {}
+    decode_attention(loaded.model, options, loaded.tokenizer, batch.video, batch.video_lengths, modality="video",
+                     lips=lips)
+    ours, lens = lips["log_probs"]
+    with torch.no_grad():
+        ref, ref_lens, _ = run_model(lip_ctc_model(loaded.model), batch.video, batch.video_lengths, flip_average)
+    assert torch.equal(lens, ref_lens)
+    for i, n in enumerate(lens.tolist()):
+        assert torch.allclose(ours[i, :n], ref[i, :n], atol=1e-4), (ours[i, :n] - ref[i, :n]).abs().max()
