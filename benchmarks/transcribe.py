@@ -146,6 +146,13 @@ def child_env() -> dict:
     return env
 
 
+def tree_of(env: dict) -> str:
+    """The source tree ``env`` puts first on the path. `python -m lipread` must run there: ``-m`` puts the
+    working folder before PYTHONPATH, so run from the repository it would import the repository's lipread
+    whatever ``--before``/``--source`` said (the cold figures before this fix compared a tree with itself)."""
+    return env["PYTHONPATH"].split(os.pathsep)[0]
+
+
 def cold_one(a, clip: str, env: dict) -> dict:
     """Cold-start numbers of one source tree (``env`` puts it on PYTHONPATH)."""
     import tempfile
@@ -153,7 +160,7 @@ def cold_one(a, clip: str, env: dict) -> dict:
     cli = [sys.executable, "-m", "lipread", "transcribe", clip, "-f", "txt", "-o", str(ROOT / "benchmarks" / "out")]
     with tempfile.TemporaryDirectory() as home:  # a new user's first run: nothing cached in HOME
         t = time.perf_counter()
-        subprocess.run(cli, env=dict(env, HOME=home), check=True, capture_output=True)
+        subprocess.run(cli, env=dict(env, HOME=home), cwd=tree_of(env), check=True, capture_output=True)
         fresh_home = time.perf_counter() - t
     return {"cli": cli, "cli_wall_empty_home_seconds": fresh_home}
 
@@ -172,7 +179,7 @@ def cold(a) -> dict:
     for _ in range(a.cold_runs):
         for name, env in envs.items():
             t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-            subprocess.run(out[name]["cli"], env=env, check=True, capture_output=True)
+            subprocess.run(out[name]["cli"], env=env, cwd=tree_of(env), check=True, capture_output=True)
             out[name]["cli_wall_seconds"].append(time.perf_counter() - t)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)  # CPU time: steadier than wall on a busy VM
             out[name]["cli_cpu_seconds"].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
