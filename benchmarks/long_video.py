@@ -495,7 +495,7 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
               "inputs": cond.inputs, "files": len(manifests)}
     try:
         if cond.modality != "auto":
-            from lipread.pipelines.evaluate import check_modality
+            from lipread.pipelines.options import check_modality
 
             check_modality(cond.modality, reader.loaded.model, reader.loaded.path)
     except LipreadError as exc:

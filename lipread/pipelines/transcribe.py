@@ -30,7 +30,11 @@ from lipread.face.motion import mouth_activity
 from lipread.models.zoo import DEFAULT_MODEL
 from lipread.pipelines.decode import decode_outputs, run_model
 from lipread.pipelines.domain import direction_scores, domain_warnings, lip_ctc_model, mouth_stats
-from lipread.pipelines.evaluate import DecodeOptions, stored_decoder
+from lipread.pipelines.options import (  # noqa: F401  (resolve_decode_options: also importable from here)
+    DecodeOptions,
+    resolve_decode_options,
+    stored_decoder,
+)
 from lipread.pipelines.windows import SegmentConfig, Window, context_windows, keep_owned, utterances
 from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS, Segment, Transcript
 
@@ -83,47 +87,6 @@ class LoadedModel:
             yield from reader.stream(source, realtime=realtime)
         finally:
             reader.close()
-
-
-DECODE_KEYS = ("decoder", "beam_size", "lm", "lexicon", "lm_weight", "word_score", "flip_average", "length_norm",
-               "word_timing", "ctc_weight", "grammar", "beam_threshold", "token_min_logp", "blank_skip")
-BEAM_ONLY = {"beam_size": "--beam-size", "lm": "--lm", "lexicon": "--lexicon", "lm_weight": "--lm-weight",
-             "word_score": "--word-score", "length_norm": "--length-norm", "ctc_weight": "--ctc-weight",
-             "grammar": "--grammar", "beam_threshold": "beam_threshold", "token_min_logp": "token_min_logp",
-             "blank_skip": "blank_skip"}
-
-
-def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOptions:
-    """``stored`` decoder settings with ``overrides`` on top (None keeps the stored value), checked:
-    a known decoder, a beam of at least 1, and no beam-only setting given to the greedy decoder."""
-    from lipread.errors import UsageError
-
-    unknown = [k for k in overrides if k not in DECODE_KEYS]
-    if unknown:
-        raise UsageError(f"unknown decoder setting {unknown[0]!r}", fix=f"Use {', '.join(DECODE_KEYS)}.")
-    given = {k: v for k, v in overrides.items() if v is not None}
-    opts = {**stored, **given}
-    if opts.get("decoder", "greedy") not in ("greedy", "beam"):
-        raise UsageError(f"unknown decoder {opts['decoder']!r}", fix="Use greedy or beam.")
-    if opts.get("grammar") == "none":
-        opts["grammar"] = None
-    if opts.get("grammar") not in (None, "grid"):
-        raise UsageError(f"unknown grammar {opts['grammar']!r}", fix="Use --grammar grid or --grammar none.")
-    if not 0.0 <= float(opts.get("ctc_weight", 0.0)) < 1.0:
-        raise UsageError(f"--ctc-weight must be in [0, 1), not {opts['ctc_weight']}", fix="Use e.g. --ctc-weight 0.3.")
-    if given.get("grammar") and given.get("lm"):
-        raise UsageError("--grammar and --lm both choose the LM", fix="Give one of them.")
-    if opts.get("grammar") == "grid" and "lm" not in given:
-        opts["lm"] = None  # the grammar is the LM (CTC beam), so the stored one is not reported as used
-    if int(opts.get("beam_size", 1)) < 1:
-        raise UsageError(f"beam size must be at least 1, not {opts['beam_size']}", fix="Use --beam-size 1 or more.")
-    if opts.get("decoder", "greedy") == "greedy":
-        beam_only = [flag for key, flag in BEAM_ONLY.items() if key in given]
-        if beam_only:
-            verb = "applies" if len(beam_only) == 1 else "apply"
-            raise UsageError(f"{', '.join(beam_only)} {verb} only to the beam decoder, but the decoder is greedy",
-                             fix="Add --decoder beam (decoder='beam' in Python), or leave those options out.")
-    return DecodeOptions(**opts)
 
 
 def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto") -> LoadedModel:
@@ -191,7 +154,7 @@ class Transcriber:
             raise UsageError("give either decode=DecodeOptions(...) or decoder settings, not both")
         self.options = decode or self.loaded.decode_options(**decode_overrides)
         from lipread.pipelines.decode import is_attention_model
-        from lipread.pipelines.evaluate import check_attention_options, check_ctc_options, check_modality
+        from lipread.pipelines.options import check_attention_options, check_ctc_options, check_modality
 
         self.attention = is_attention_model(self.loaded.model)
         if modality != "auto":  # a modality the model cannot read fails before any file is touched

@@ -60,7 +60,7 @@ def test_the_direction_check_reuses_the_attention_models_lip_reading(flip_averag
     from lipread.data.dataset import Sample
     from lipread.pipelines.decode import decode_attention, run_model
     from lipread.pipelines.domain import lip_ctc_model
-    from lipread.pipelines.evaluate import DecodeOptions
+    from lipread.pipelines.options import DecodeOptions
     from lipread.pipelines.transcribe import load_model
 
     loaded = load_model("wlas-grid-s1")
