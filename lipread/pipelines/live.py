@@ -636,10 +636,9 @@ class _State:
         return self.ahead is not None and all(abs(a - b) <= SAME for a, b in zip(self.ahead[:2], key))
 
     def _take_ahead(self, key: tuple[int, int]) -> Utterance | None:
-        """The reading made as this utterance's pause began, if it was of the same stretch (then dropped)."""
-        same, ahead = self._ahead_is(key), self.ahead
-        self.ahead = None
-        return ahead[2] if same and ahead is not None and (ahead[0], ahead[1]) == key else None
+        """The reading made as this utterance's pause began, if it was of exactly this stretch (then dropped)."""
+        ahead, self.ahead = self.ahead, None
+        return ahead[2] if ahead is not None and ahead[:2] == key else None
 
     def _advance(self, to: int) -> None:
         """Drop what no later window needs: everything before ``to`` less the lead-in kept."""
