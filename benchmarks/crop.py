@@ -31,7 +31,7 @@ def decode_rate(clips: list[Path]) -> float:
 
 
 def frontend_rate(clips: list[Path], preset: str) -> tuple[float, float]:
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
 
     front = FrontEnd(FrontEndConfig(preset=preset))
     front.process(clips[0])  # warm up: model load, first-call costs

@@ -50,7 +50,7 @@ def grid_val_log_probs(grid: Path, limit: int) -> tuple[list[np.ndarray], list[s
     from lipread.data import read_corpus
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
 
     entries = [e for e in read_corpus("grid", grid, val_fraction=0.1, seed=0) if e.split == "val"]
     entries = sorted(entries, key=lambda e: e.record.id)[:limit]
@@ -314,7 +314,7 @@ class Tracked:
 
     def __init__(self, preset: str):
         from lipread.face.geometry import PRESETS
-        from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+        from lipread.frontend import FrontEnd, FrontEndConfig
 
         self.fe = FrontEnd(FrontEndConfig(preset=preset, prefetch=False))
         self.size = PRESETS[preset].size

@@ -34,7 +34,7 @@ def grid_cache(grid_dir, tmp_path_factory) -> Path:
     """A prepared cache (lipnet preset, real front end) of the first 16 real GRID clips (about a quarter of them in the val split)."""
     from lipread.data import read_corpus
     from lipread.data.prepare import prepare
-    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.frontend import FrontEndConfig
 
     out = tmp_path_factory.mktemp("grid_cache")
     entries = read_corpus("grid", grid_dir, val_fraction=0.25, seed=0)
@@ -50,7 +50,7 @@ def grid_av_cache(grid_dir, tmp_path_factory) -> Path:
     for the models that listen too."""
     from lipread.data import read_corpus
     from lipread.data.prepare import prepare
-    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.frontend import FrontEndConfig
 
     out = tmp_path_factory.mktemp("grid_av_cache")
     entries = read_corpus("grid", grid_dir, val_fraction=0.0, seed=0)

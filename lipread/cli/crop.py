@@ -42,7 +42,7 @@ def command(videos, output_dir, preset, gray, overlay, landmarks, fmt, face):
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from lipread.errors import LipreadError
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
     from lipread.progress import progress_bar
 
     front = FrontEnd(FrontEndConfig(preset=preset, gray=gray, landmarks=landmarks, face=face))

@@ -33,7 +33,7 @@ def command(videos: tuple[str, ...], face: bool, landmarks: str, as_json: bool):
             data = info.to_dict()
             data["audio"] = any(s["type"] == "audio" for s in data["streams"])
             if face:
-                from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+                from lipread.frontend import FrontEnd, FrontEndConfig
 
                 # no size check here: info reports the size, small or not
                 front = front or FrontEnd(FrontEndConfig(landmarks=landmarks, min_face_width=0))

@@ -101,7 +101,7 @@ def command(corpus, root, out, output_dir, preset, gray, audio, landmarks, worke
     from lipread.data.corpora import read_corpus
     from lipread.data.prepare import DEFAULT_FACTORY, prepare, write_summary
     from lipread.data.splits import parse_shard
-    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.frontend import FrontEndConfig
 
     shard = parse_shard(shard_spec)
     reader_options = _parse_options(options)

@@ -45,7 +45,7 @@ def cover_mouth(src: str | os.PathLike, dst: str | os.PathLike, margin: float = 
                 colour: tuple[int, int, int] = (200, 170, 150)) -> str:
     """Paint a box over the mouth in every frame: the mouth crop of the ``lipnet`` preset, mapped back
     to the source frame and grown by ``margin`` of its size on each side."""
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
 
     frontend = FrontEnd(FrontEndConfig(preset="lipnet"))
     try:

@@ -49,12 +49,10 @@ DEFAULT_FACTORY = "lipread.data.prepare:frontend_processor"
 
 def frontend_processor(config) -> Callable[[Record], Any]:
     """The real front end, built once per worker: ``record -> FrontEndResult``."""
-    from lipread.pipelines import frontend
+    from lipread.frontend import FrontEnd
 
-    if hasattr(frontend, "FrontEnd"):
-        fe = frontend.FrontEnd(config)
-        return lambda rec: fe.process(rec.video, rec.start, rec.end)
-    return lambda rec: frontend.process_video(rec.video, config, rec.start, rec.end)
+    fe = FrontEnd(config)
+    return lambda rec: fe.process(rec.video, rec.start, rec.end)
 
 
 def load_factory(path: str) -> Callable:

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - run once;
 
     from lipread.data.corpora.grid import read_grid
     from lipread.io.audio import read_audio
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
 
     ap = argparse.ArgumentParser()
     ap.add_argument("root")

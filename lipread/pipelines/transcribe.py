@@ -98,7 +98,7 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     from lipread.device import resolve_device
     from lipread.models.checkpoint import load_model as load_checkpoint
     from lipread.models.zoo import resolve_model
-    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.frontend import FrontEndConfig
     from lipread.text import Tokenizer
 
     dev = resolve_device(device)
@@ -134,7 +134,7 @@ class Transcriber:
     frames repeated and a quiet sound where a neighbour speaks; the better on recordings with short pauses:
     ``benchmarks/long_video.py --set dev --context frames``) or ``frames`` (the video as it is, neighbours
     included).
-    ``face``: which face to read when several are seen (:class:`~lipread.pipelines.frontend.FrontEndConfig`).
+    ``face``: which face to read when several are seen (:class:`~lipread.frontend.FrontEndConfig`).
     """
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
@@ -143,7 +143,7 @@ class Transcriber:
                  **decode_overrides: Any):
         from lipread.data.augment import VideoAugment, augment_config
         from lipread.errors import UsageError
-        from lipread.pipelines.frontend import FrontEnd
+        from lipread.frontend import FrontEnd
 
         if int(batch_size) < 1:
             raise UsageError(f"batch size must be at least 1, not {batch_size}", fix="Use --batch-size 1 or more.")

@@ -310,7 +310,7 @@ def test_inference_imports_neither_librosa_nor_numba():
     importing librosa or numba (issue 27: their start-up took ~2.7 s before the first MFCC)."""
     code = (
         "import sys, numpy as np\n"
-        "import lipread.pipelines.transcribe, lipread.pipelines.live, lipread.pipelines.frontend\n"
+        "import lipread.pipelines.transcribe, lipread.pipelines.live, lipread.frontend\n"
         "import lipread.pipelines.domain, lipread.pipelines.speaker, lipread.cli.main\n"
         "from lipread.audio import AudioFeatureConfig, compute_features\n"
         "from lipread.pipelines.speaker import voice_features\n"

@@ -32,7 +32,7 @@ def test_crop_writes_lossless_clip_npz_and_overlay_and_reports_bad_files(grid_cl
 
 @pytest.mark.grid
 def test_crop_is_lossless(grid_clips, tmp_path):
-    from lipread.pipelines.frontend import FrontEndConfig, process_video
+    from lipread.frontend import FrontEndConfig, process_video
 
     assert main(["crop", str(grid_clips[4]), "-o", str(tmp_path)]) == 0
     expected = process_video(grid_clips[4], FrontEndConfig()).mouth

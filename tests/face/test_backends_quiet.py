@@ -9,7 +9,7 @@ import pytest
 
 SCRIPT = r"""
 import sys
-from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+from lipread.frontend import FrontEnd, FrontEndConfig
 fe = FrontEnd(FrontEndConfig(preset="lipnet"))
 for path in sys.argv[1:]:
     fe.process(path)

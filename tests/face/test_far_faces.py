@@ -194,7 +194,7 @@ def test_far_faces_keep_native_warnings_quiet(small_videos):
     import subprocess
     import sys
 
-    script = ("import sys\nfrom lipread.pipelines.frontend import process_video\n"
+    script = ("import sys\nfrom lipread.frontend import process_video\n"
               "r = process_video(sys.argv[1])\nprint(int(r.valid.sum()))")
     res = subprocess.run([sys.executable, "-c", script, str(small_videos[70])], capture_output=True, text=True,
                          timeout=120)

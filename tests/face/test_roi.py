@@ -90,7 +90,7 @@ def test_mediapipe_imports_without_matplotlib():
 def test_grid_crops_from_regions_equal_crops_from_whole_frames(grid_clips):
     """On 360x288 GRID video the regions are kept at full resolution: the crops are the old ones
     (up to float rounding in the composed warp) and every crop comes from its region."""
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
 
     for clip in grid_clips[:2]:
         front, exact = FrontEnd(FrontEndConfig()), FrontEnd(FrontEndConfig(keep_frames_mb=0))

@@ -171,7 +171,7 @@ def test_tiny_lipnet_overfits_real_grid_clips(grid_dir, grid_clips):
 
     from lipread.data.corpora.grid import parse_align
     from lipread.decoding import build_decoder
-    from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+    from lipread.frontend import FrontEnd, FrontEndConfig
 
     torch.manual_seed(0)
     tok = Tokenizer.from_name("grid")

@@ -43,7 +43,7 @@ def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path):
     from lipread.data import read_corpus
     from lipread.data.prepare import prepare
     from lipread.pipelines.evaluate import evaluate
-    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.frontend import FrontEndConfig
     from lipread.pipelines.transcribe import load_model
 
     loaded = load_model(DEFAULT_MODEL)

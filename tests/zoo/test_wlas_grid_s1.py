@@ -40,7 +40,7 @@ def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path, capsys):
     from lipread.cli.main import main
     from lipread.data import read_corpus
     from lipread.data.prepare import prepare
-    from lipread.pipelines.frontend import FrontEndConfig
+    from lipread.frontend import FrontEndConfig
 
     config = json.loads((ZOO / "config.json").read_text())
     recorded = config["evaluation"]

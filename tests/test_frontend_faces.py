@@ -9,7 +9,7 @@ from lipread.cli.main import main
 from lipread.io.audio import read_audio
 from lipread.io.video import read_video
 from lipread.models.zoo import list_zoo
-from lipread.pipelines.frontend import FrontEnd, FrontEndConfig
+from lipread.frontend import FrontEnd, FrontEndConfig
 
 N_FRAMES = 50
 

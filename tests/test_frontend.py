@@ -12,7 +12,7 @@ from lipread.face.align import apply
 from lipread.face.geometry import face_geometry
 from lipread.io.video import read_video
 from lipread.io.writer import write_audio, write_video
-from lipread.pipelines.frontend import FrontEnd, FrontEndConfig, process_video
+from lipread.frontend import FrontEnd, FrontEndConfig, process_video
 
 # Jitter bound, measured on 20 GRID clips spread over the corpus (every 45th): the crop centre, mapped
 # back to the source frame, moves at most 0.65 px between frames (mean 0.11 px), while the raw mouth
@@ -76,7 +76,7 @@ def test_face_missing_in_part_warns_with_ranges(grid_clips, tmp_path, front, cap
     frames = read_video(grid_clips[3]).frames.copy()
     frames[20:30] = 128  # ten blank frames: 0.80-1.20 s
     path = write_video(tmp_path / "gap.mkv", frames)
-    with caplog.at_level(logging.WARNING, logger="lipread.pipelines.frontend"):
+    with caplog.at_level(logging.WARNING, logger="lipread.frontend"):
         r = front.process(path)
     assert not r.valid[20:30].any() and r.valid[:20].all() and r.valid[31:].all()
     assert "0.80-1.20s" in caplog.text

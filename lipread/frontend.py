@@ -26,7 +26,7 @@ from lipread.face.track import FaceTracks, box_xywh, check_face_option, interpol
 from lipread.io.video import DecodeReport, iter_video_chunks, prefetch
 from lipread.types import VIDEO_FPS
 
-log = logging.getLogger("lipread.pipelines.frontend")
+log = logging.getLogger("lipread.frontend")
 
 CHUNK_MB = 48
 """Decoded frames per chunk are capped at this many MB (32 frames of 360p, 1 of 4K), so the frames in
