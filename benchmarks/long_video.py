@@ -495,9 +495,7 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
               "inputs": cond.inputs, "files": len(manifests)}
     try:
         if cond.modality != "auto":
-            from lipread.pipelines.options import check_modality
-
-            check_modality(cond.modality, reader.loaded.model, reader.loaded.path)
+            reader.transcriber(cond.modality)  # a modality the model cannot read fails here
     except LipreadError as exc:
         return {**result, "skipped": exc.message}
     t0 = time.perf_counter()

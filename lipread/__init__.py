@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from lipread.errors import LipreadError  # noqa: E402
 
-__all__ = ["__version__", "LipreadError", "load_model", "transcribe"]
+__all__ = ["__version__", "LipreadError", "load_model", "stream", "transcribe"]
 
 
 def __getattr__(name: str):
@@ -18,4 +18,8 @@ def __getattr__(name: str):
         from lipread.pipelines import transcribe as _t
 
         return getattr(_t, name)
+    if name == "stream":
+        from lipread.pipelines.live import stream
+
+        return stream
     raise AttributeError(f"module 'lipread' has no attribute {name!r}")

@@ -65,6 +65,10 @@ class FrontEndConfig:
     sync_max_lag: float = 0.6
     sync_correct: float | None = None
     min_face_width: float | None = None
+    landmark_every: int = 1
+    """Landmarks are found on every this-many-th frame (and on each decoded chunk's last), the frames between
+    interpolated (:func:`detect_every`): 2 halves the landmark model's time; the crops, smoothed over
+    ±``smooth_radius`` frames, barely move. 1: every frame (what corpora are prepared with)."""
 
     def __post_init__(self):
         self.face = check_face_option(self.face)
@@ -142,6 +146,7 @@ class FrontEnd:
         region = None
         limit = self.config.keep_frames_mb * 2**20
         t0 = None
+        state: dict = {}
         chunks = iter_video_chunks(path, self.config.chunk_size, start, end, report=report, chunk_mb=CHUNK_MB)
         for chunk in prefetch(chunks) if self.config.prefetch else chunks:
             if tracker is None:
@@ -149,7 +154,8 @@ class FrontEnd:
                 tracker = FaceTracks()
                 t0 = float(chunk.times[0])
                 kept = RegionStore((w, h)) if keep else None
-            picks = [p for faces in backend.detect(chunk.frames) for p in tracker.update(faces).values()]
+            found = detect_every(backend, chunk.frames, self.config.landmark_every, state)
+            picks = [p for faces in found for p in tracker.update(faces).values()]
             if progress is not None:
                 progress(len(chunk.frames))
             if kept is not None:
@@ -160,10 +166,12 @@ class FrontEnd:
         return tracker, kept, (w, h), t0
 
     def process(self, path: str | os.PathLike, start: float | None = None, end: float | None = None,
-                progress=None) -> FrontEndResult:
+                progress=None, has_sound: bool | None = None) -> FrontEndResult:
         """Run the front end on one file (or its ``start``..``end`` segment, seconds).
 
         ``progress`` (optional) is called with the number of frames done after each decoded chunk.
+        ``has_sound``: whether the file has an audio track, when the caller knows it (its probe): the file
+        is then not opened again to find out.
         """
         path = os.fspath(path)
         cfg = self.config
@@ -190,7 +198,7 @@ class FrontEnd:
                  for i, (p, f) in enumerate(zip(points, found))]
         audio_at = t0 if start is not None else None
         audio_end = None if end is None else (t0 or 0.0) + n / VIDEO_FPS
-        choice, audio = self._choose(path, filled, found, audio_at, audio_end)
+        choice, audio = self._choose(path, filled, found, audio_at, audio_end, has_sound)
         chosen = choice.per_frame(n)  # face ids: indices into the kept tracks
         valid = found[chosen, np.arange(n)]
         if not valid.all():
@@ -242,7 +250,7 @@ class FrontEnd:
         keep = np.flatnonzero(seen >= max(3, 0.1 * found.shape[1]))
         return keep if len(keep) else np.array([int(np.argmax(seen))])
 
-    def _choose(self, path, filled, found, audio_at, audio_end):
+    def _choose(self, path, filled, found, audio_at, audio_end, has_sound: bool | None = None):
         """Which face to read where: a :class:`~lipread.face.sync.Choice` over the kept tracks, and the sound of
         the range when it was read for the choice (else None)."""
         from lipread.face.sync import (
@@ -271,7 +279,7 @@ class FrontEnd:
         from lipread.io.audio import has_audio, read_audio
 
         openings = np.stack([mouth_opening(f, self.geometry) for f in filled])
-        if not has_audio(path):
+        if not (has_audio(path) if has_sound is None else has_sound):
             return choose_face(openings, None), None
         audio = read_audio(path, start=audio_at, end=audio_end)
         predicted = predicted_opening(audio, n)
@@ -308,6 +316,43 @@ class FrontEnd:
         for b in (self._backend, self._fallback):
             if b is not None:
                 b.close()
+
+
+def detect_every(backend: LandmarkBackend, frames: np.ndarray, every: int, state: dict) -> list[list[np.ndarray]]:
+    """``backend.detect`` on every ``every``-th frame of a video (counted across its chunks in ``state``, a dict
+    kept for the video) and on the chunk's last frame; the frames between get the points interpolated between
+    the frames around them (the same faces, in the same order, moved linearly; else the nearer frame's)."""
+    if every <= 1:
+        return backend.detect(frames)
+    n = len(frames)
+    first = state.get("next", 0)
+    state["next"] = first + n
+    picked = [i for i in range(n) if (first + i) % every == 0 or i == n - 1]
+    found = backend.detect(frames[picked])
+    out: list[list[np.ndarray]] = [[] for _ in range(n)]
+    before, faces_before = -1, state.get("last")  # the previous chunk's last frame sits at index -1
+    for i, faces in zip(picked, found):
+        out[i] = faces
+        for j in range(before + 1, i):
+            t = (j - before) / (i - before)
+            if faces_before is None:
+                out[j] = faces
+            elif len(faces_before) == len(faces) and faces:
+                out[j] = [((1 - t) * a + t * b).astype(np.float32) for a, b in zip(faces_before, _same_order(faces_before, faces))]
+            else:
+                out[j] = faces_before if t < 0.5 else faces
+        before, faces_before = i, faces
+    state["last"] = faces_before
+    return out
+
+
+def _same_order(reference: list[np.ndarray], faces: list[np.ndarray]) -> list[np.ndarray]:
+    """``faces`` reordered so that each is the one nearest (by centre) the face at its place in ``reference``."""
+    if len(faces) < 2:
+        return faces
+    centres = np.array([f.mean(axis=0) for f in faces])
+    order = [int(np.argmin(np.linalg.norm(centres - r.mean(axis=0), axis=1))) for r in reference]
+    return [faces[k] for k in order] if len(set(order)) == len(order) else faces
 
 
 def process_video(path: str | os.PathLike, config: FrontEndConfig | None = None, start: float | None = None,

@@ -105,3 +105,27 @@ def test_bad_files(tmp_path):
         process_video(write_audio(tmp_path / "a.wav", np.zeros(1600, np.float32)))
     with pytest.raises(ConfigError):
         FrontEndConfig(preset="lipnet200")
+
+
+def test_landmarks_every_other_frame_are_interpolated_between_the_frames_read():
+    """landmark_every=2: the backend sees every other frame (and each chunk's last); the frames between get the
+    points halfway, across chunk boundaries too; a change in the number of faces takes the nearer frame's."""
+    from lipread.frontend import detect_every
+
+    class Counting:
+        def __init__(self):
+            self.seen = []
+
+        def detect(self, frames):
+            self.seen += [int(f[0, 0, 0]) for f in frames]
+            return [[np.full((3, 2), float(f[0, 0, 0]), np.float32)] if f[0, 0, 0] != 8 else [] for f in frames]
+
+    video = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    backend, state = Counting(), {}
+    out = detect_every(backend, video[:5], 2, state) + detect_every(backend, video[5:], 2, state)
+    assert backend.seen == [0, 2, 4, 6, 8, 9]  # every other frame, and each chunk's last (4 and 9)
+    assert [float(f[0][0, 0]) if f else None for f in out] == [0, 1, 2, 3, 4, 5, 6, None, None, 9]
+    # frame 5 lies between 4 (the first chunk's last) and 6; frame 8 shows no face, so frame 7, halfway
+    # between a face and none, takes the later frame's (none); every=1 reads every frame
+    plain = Counting()
+    assert len(detect_every(plain, video, 1, {})) == 10 and plain.seen == list(range(10))

@@ -129,6 +129,15 @@ def augment_config(preset: str, options: dict | None = None) -> AugmentConfig:
     return build_config(AugmentConfig, data)
 
 
+def eval_crop(preset: str):
+    """The deterministic part of the preset's augmentation (its centre crop, e.g. 88x88 of ``aligned96``),
+    which evaluation and inference apply to every clip: ``(T, H, W, C) uint8 -> (T, h, w, C)``."""
+    size = augment_config(preset).crop
+    if size is None:
+        return lambda video: video
+    return lambda video: np.ascontiguousarray(crop(video, tuple(size), None))
+
+
 def crop(video: np.ndarray, size: tuple[int, int], rng: np.random.Generator | None) -> np.ndarray:
     """Crop (T, H, W, C) to ``size``: at a random place with ``rng``, centred without."""
     _, h, w, _ = video.shape

@@ -50,6 +50,18 @@ class Batch:
         return self._map(lambda t: t.pin_memory())
 
 
+def collate_clips(clips: Sequence[np.ndarray], features: Sequence[np.ndarray] | None = None):
+    """Mouth clips (each (T, H, W, C) uint8) and optional audio features (each (4T, F) float32), padded:
+    ``(video (B, C, T, H, W) float32 in [0, 1], video_lengths (B,), audio (B, 4T, F) or None, audio_lengths or
+    None)``, as :func:`collate` pads them (what a reader needs to read clips that are not a dataset's)."""
+    from types import SimpleNamespace
+
+    batch = collate([SimpleNamespace(id=str(i), text="", speaker="", video=np.ascontiguousarray(c), targets=[],
+                                     audio=None if features is None else features[i])
+                     for i, c in enumerate(clips)])
+    return batch.video, batch.video_lengths, batch.audio, batch.audio_lengths
+
+
 def collate(samples: Sequence) -> Batch:
     """Pad ``samples`` (each with ``video`` (T, H, W, C) uint8, ``targets``, optional ``audio``) into a Batch."""
     if not samples:

@@ -131,36 +131,6 @@ def fit_predictor(items: list[tuple[np.ndarray, np.ndarray]], geometry: FaceGeom
     return np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ np.concatenate(ys))
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - run once; the result is committed
-    """``python -m lipread.face.sync GRID_ROOT``: refit ``sync_predictor.json`` on every 5th GRID training clip."""
-    import argparse
-
-    from lipread.data.corpora.grid import read_grid
-    from lipread.io.audio import read_audio
-    from lipread.frontend import FrontEnd, FrontEndConfig
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("root")
-    ap.add_argument("--clips", type=int, default=150)
-    args = ap.parse_args(argv)
-    entries = [e for e in read_grid(args.root) if e.split == "train"][::5][: args.clips]
-    front = FrontEnd(FrontEndConfig())
-    items = []
-    for e in entries:
-        r = front.process(e.record.video)
-        if r.valid.all():
-            items.append((r.landmarks, read_audio(e.record.video)))
-    w = fit_predictor(items, front.geometry)
-    PREDICTOR_PATH.write_text(json.dumps({
-        "source": f"ridge fit on {len(items)} GRID s1 training clips (every 5th, all frames with a face)",
-        "n_mels": N_MELS, "context": CONTEXT, "weights": [round(float(v), 6) for v in w]}, indent=0) + "\n")
-    print(f"{PREDICTOR_PATH}: {len(items)} clips")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 @dataclass
 class Stretch:
     """Frames ``start``..``end`` (end-exclusive) read from face (track index) ``face``, and why."""

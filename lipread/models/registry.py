@@ -23,9 +23,17 @@ def register_model(fn: Callable[..., Any] | None = None, *, name: str | None = N
     return MODELS.register(name or fn.__name__)(fn)
 
 
+MODEL_MODULES = ("lipread.models.backbones", "lipread.models.lipnet", "lipread.models.wlas")
+"""The modules whose ``@register_model`` builders make up the registry (a new family's module is added here),
+imported by name on first use, as plugins are, so that this module imports none of them."""
+
+
 def _ensure_loaded() -> None:
     # importing the model modules runs their @register_model decorators
-    import lipread.models  # noqa: F401
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def create_model(name: str, **overrides: Any):

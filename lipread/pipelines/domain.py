@@ -48,48 +48,6 @@ def widened_range(values: Sequence[float], low: float = 0.5, high: float = 99.5)
     return [round(float(lo - pad), 4), round(float(hi + pad), 4)]
 
 
-def greedy_confidence(log_probs, length: int, tokenizer) -> float:
-    """Utterance confidence of the greedy reading of one clip's (T, V) log-probs (0 when it reads nothing)."""
-    from lipread.decoding.greedy import GreedyDecoder
-
-    hyp = GreedyDecoder(tokenizer).decode(log_probs[None, :length], None)[0][0]
-    return hyp.confidence if hyp.confidence is not None else 0.0
-
-
-def direction_scores(model, tokenizer, mouths: Sequence[np.ndarray], forward_log_probs=None, lengths=None,
-                     flip_average: bool = False):
-    """``(forward, backward)`` greedy confidences of each mouth clip (T, H, W, C) uint8.
-
-    ``forward_log_probs``/``lengths``: the model's outputs on the clips when already computed (with the
-    same ``flip_average`` as :func:`~lipread.pipelines.decode.run_model` is given here)."""
-    import torch
-
-    from lipread.data.batch import collate
-    from lipread.data.dataset import Sample
-    from lipread.pipelines.decode import run_model
-
-    device = next(model.parameters()).device
-
-    def outputs(clips):
-        batch = collate([Sample(str(i), "", "", np.ascontiguousarray(c), []) for i, c in enumerate(clips)])
-        with torch.no_grad():
-            lp, lens, _ = run_model(model, batch.video.to(device), batch.video_lengths.to(device), flip_average)
-        return lp, lens
-
-    if forward_log_probs is None:
-        forward_log_probs, lengths = outputs(mouths)
-    back_lp, back_lens = outputs([m[::-1] for m in mouths])
-    return [(greedy_confidence(forward_log_probs[i], int(lengths[i]), tokenizer),
-             greedy_confidence(back_lp[i], int(back_lens[i]), tokenizer)) for i in range(len(mouths))]
-
-
-def lip_ctc_model(model):
-    """The CTC model whose greedy readings the direction check compares: a CTC model itself, or an
-    attention model's lip encoder (WLAS's Watch: a LipNet with its own CTC head)."""
-    watch = getattr(model, "watch", None)
-    return watch if watch is not None else model
-
-
 def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: float | None,
                     direction: tuple[float, float] | None = None, seconds: float | None = None,
                     modality: str | None = None) -> list[str]:
@@ -128,45 +86,42 @@ def domain_warnings(domain: dict | None, stats: dict[str, float], confidence: fl
     return out + speaker_warnings(domain.get("speaker"), stats)
 
 
-def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "", flip_average: bool = False,
+def calibrate_domain(reader, cache: str, description: str = "",
                      confidences: dict[str, list[float]] | None = None,
                      splits: tuple[str | None, str | None] = ("train", "val"), speaker: bool = True) -> dict:
-    """The ``domain`` section of a checkpoint, from the ``train`` and ``val`` splits of ``cache``.
+    """The ``domain`` section of a checkpoint, from the ``train`` and ``val`` splits of ``cache``, for the
+    model ``reader`` reads (:func:`lipread.readers.reader_for`, with the decoder that ships).
 
     Ranges of motion and brightness from the training clips (:func:`widened_range`); the confidence
     floor is the validation clips' lowest utterance confidence less 0.05 and the direction margin
     their largest backward-minus-forward score plus 0.05, so no validation clip warns.
 
-    A CTC model's confidences come from ``decoder`` on its outputs. An attention model (``decoder`` None)
-    is read by its caller: ``confidences`` maps each modality to the validation clips' utterance
-    confidences (:func:`attention_confidences`); ``confidence_floor`` is then the lips-only floor (the
-    lowest) and ``confidence_floors`` holds one per modality. The direction check reads the lips with
-    :func:`lip_ctc_model` either way. ``splits``: the (training, validation) splits (None: every clip).
+    ``confidences``: the validation clips' utterance confidences per modality, when the caller has read them
+    (:func:`attention_confidences` for a model that reads sound): ``confidence_floor`` is then the lowest
+    floor and ``confidence_floors`` holds one per modality. Without them, the clips are read here from the lips
+    (modality video) and that is the one floor. The direction check reads the lips with the reader's lip model
+    either way. ``splits``: the (training, validation) splits (None: every clip).
     """
     import torch
 
     from lipread.data import PreparedDataset, collate
-    from lipread.pipelines.decode import decode_outputs, run_model
 
-    attention = decoder is None
-    if attention and not confidences:
-        raise ValueError("an attention model's domain needs the validation confidences of each modality")
-    train = PreparedDataset(cache, split=splits[0], tokenizer=tokenizer, audio=False)
+    train = PreparedDataset(cache, split=splits[0], tokenizer=reader.tokenizer, audio=False)
     stats = [mouth_stats(train.reader.mouth(c)) for c in train.clips]
-    val = PreparedDataset(cache, split=splits[1], tokenizer=tokenizer, audio=False)
-    reader = lip_ctc_model(model)
-    device = next(reader.parameters()).device
+    val = PreparedDataset(cache, split=splits[1], tokenizer=reader.tokenizer, audio=False)
+    device = reader.device
     own, gaps = [], []
     for start in range(0, len(val), 8):
         samples = [val[i] for i in range(start, min(len(val), start + 8))]
-        batch = collate(samples)
+        batch = collate(samples).to(device)
         with torch.no_grad():
-            outputs = run_model(reader, batch.video.to(device), batch.video_lengths.to(device), flip_average)
-        if not attention:
-            for nbest in decode_outputs(outputs, decoder, tokenizer):
-                own.append(nbest[0].confidence or 0.0)
-        scores = direction_scores(reader, tokenizer, [s.video for s in samples], outputs[0], outputs[1],
-                                  flip_average)
+            if confidences:
+                lips = reader.lip_reading(batch.video, batch.video_lengths)
+            else:
+                reading = reader.read_batch(batch, "video")
+                own += [nbest[0].confidence or 0.0 if nbest else 0.0 for nbest in reading.nbests]
+                lips = reading.lips
+        scores = reader.direction_scores([s.video for s in samples], lips)
         gaps += [b - f for f, b in scores]
     lowest = min(own) if own else min(min(c) for c in confidences.values())
     fps = train.clips[0].fps or 25.0
@@ -185,9 +140,34 @@ def calibrate_domain(model, tokenizer, decoder, cache: str, description: str = "
         from lipread.pipelines.speaker import calibrate_speaker
 
         domain["speaker"] = calibrate_speaker(cache, splits[0])
-    if attention:
+    if confidences:
         domain["confidence_floors"] = {m: round(max(0.0, min(c) - 0.05), 4) for m, c in confidences.items()}
         domain["calibration"]["val_confidence_min_by_modality"] = {m: round(min(c), 4) for m, c in confidences.items()}
+    return domain
+
+
+def record_domain(folder, cache: str, description: str = "") -> dict:
+    """Calibrate the out-of-domain checks of the checkpoint ``folder`` (read with its stored decoder) on the
+    train and val splits of ``cache`` and store them in its ``config.json`` under ``domain``; returns them.
+    A model that reads sound gets a confidence floor per modality, each read as ``lipread evaluate`` reads it
+    (:func:`attention_confidences`); a lips-only one is read from the lips."""
+    import json
+    from pathlib import Path
+
+    from lipread.models.checkpoint import load_model
+    from lipread.readers import reader_for
+    from lipread.readers.options import resolve_decode_options, stored_decoder
+    from lipread.text import Tokenizer
+
+    model, config = load_model(folder)
+    options = resolve_decode_options(stored_decoder(config, folder))
+    reader = reader_for(model, Tokenizer.from_dict(config["tokenizer"]), options)
+    confidences = attention_confidences(str(folder), cache, options, reader.modalities) if reader.reads_audio else None
+    domain = calibrate_domain(reader, cache, description, confidences=confidences)
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    config["domain"] = domain
+    path.write_text(json.dumps(config, indent=2))
     return domain
 
 
@@ -205,5 +185,4 @@ def attention_confidences(checkpoint: str, cache: str, options, modalities=("vid
     return out
 
 
-__all__ = ["attention_confidences", "calibrate_domain", "direction_scores", "domain_warnings", "lip_ctc_model",
-           "mouth_stats"]
+__all__ = ["attention_confidences", "calibrate_domain", "record_domain", "domain_warnings", "mouth_stats", "widened_range"]

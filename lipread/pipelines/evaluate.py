@@ -17,10 +17,8 @@ import torch
 from lipread.metrics import ScoreReport, score
 from lipread.metrics.files import write_transcripts
 from lipread.metrics.wordtimes import matched_word_errors, word_time_report
-from lipread.pipelines.options import (  # noqa: F401  (also importable from here, as before)
+from lipread.readers.options import (  # noqa: F401  (also importable from here, as before)
     DecodeOptions,
-    check_attention_options,
-    check_ctc_options,
     check_modality,
     stored_decoder,
 )
@@ -131,8 +129,8 @@ def evaluate(
     from lipread.errors import UsageError
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
-    from lipread.pipelines.decode import decode_batch
-    from lipread.pipelines.options import resolve_decode_options
+    from lipread.readers import reader_for
+    from lipread.readers.options import resolve_decode_options
     from lipread.progress import progress_bar
     from lipread.text import Tokenizer
 
@@ -148,14 +146,8 @@ def evaluate(
     if options is not None and any(v is not None for v in decode_overrides.values()):
         raise UsageError("give either options=DecodeOptions(...) or decoder settings, not both")
     options = options or resolve_decode_options(stored, **decode_overrides)
-    from lipread.pipelines.decode import decode_attention, is_attention_model, reads_audio
-
-    attention = is_attention_model(model)
-    modality = check_modality(modality, model, path, noise, snr)
-    if attention:
-        check_attention_options(options)
-    else:
-        check_ctc_options(options)
+    reader = reader_for(model, tokenizer, options, stored)
+    modality = check_modality(modality, reader.reads_audio, path, noise, snr)
     split = choose_split(PreparedDataset(cache, tokenizer=tokenizer).split_counts(), split)
     audio_kwargs = audio_dataset_options(cache, config, modality, noise, snr, noise_seed, path, standin=standin)
     dataset = PreparedDataset(cache, split=None if split == "all" else split, tokenizer=tokenizer, standin=standin,
@@ -163,7 +155,6 @@ def evaluate(
     check_preprocess(config.get("preprocess"), dataset.preprocess, path, cache)
     log.info("scoring split %s of %s (%d clips) with %s on %s; %s decoder", split, cache, len(dataset), path, dev,
              options.decoder)
-    decoder = options.build(tokenizer, stored)
     indices = list(range(len(dataset)))[: limit or None]
     refs, hyps, speakers, best = {}, {}, {}, {}
     time_errors: list[tuple[float, float]] = []
@@ -171,12 +162,7 @@ def evaluate(
     for start in progress_bar(batches, desc="evaluate", unit="batch"):
         chunk = indices[start : start + batch_size]
         batch = collate([dataset[i] for i in chunk]).to(dev)
-        if attention:
-            nbests = decode_attention(model, options, tokenizer, batch.video, batch.video_lengths, batch.audio,
-                                      batch.audio_lengths, modality)
-        else:
-            nbests = decode_batch(model, decoder, tokenizer, batch.video, batch.video_lengths,
-                                  flip_average=options.flip_average)
+        nbests = reader.read_batch(batch, modality).nbests
         for i, uid, text, spk, nbest in zip(chunk, batch.ids, batch.texts, batch.speakers, nbests):
             refs[uid], hyps[uid], speakers[uid] = text, nbest[0].text if nbest else "", spk
             if not nbest:
@@ -190,7 +176,7 @@ def evaluate(
     ids = list(refs)
     report = score([refs[i] for i in ids], [hyps[i] for i in ids], ids=ids, speakers=[speakers[i] for i in ids])
     # what an audio-visual model read; a lips-only model always reads the lips, and its reports stay as they were
-    condition: dict[str, Any] = {"modality": modality} if reads_audio(model) else {}
+    condition: dict[str, Any] = {"modality": modality} if reader.reads_audio else {}
     if noise:
         condition.update(noise=noise, snr_db=float(snr), noise_seed=noise_seed)
     if standin:

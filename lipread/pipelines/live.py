@@ -355,7 +355,7 @@ class LiveReader:
         t.frontend.backend.detect(np.zeros((1, 64, 64, 3), np.uint8))
         t.frontend.backend.reset()
         t._directions = []
-        t._run([(Window(0.0, n / VIDEO_FPS, 0.0, n / VIDEO_FPS), t.eval_transform(clip, None)[0], feats)],
+        t._run([(Window(0.0, n / VIDEO_FPS, 0.0, n / VIDEO_FPS), t.eval_crop(clip), feats)],
                modality)
         self._warm = True
 
@@ -363,6 +363,22 @@ class LiveReader:
         if self.source is not None:
             self.source.stop()
         self.transcriber.close()
+
+
+def stream(source: str | int = 0, model="wlas-grid-s1", realtime: bool = False, **options: Any) -> Iterator[Utterance]:
+    """Read a live source an utterance at a time, as each ends:
+    ``for u in lipread.stream("clip.mp4", realtime=True): print(u.text)``.
+
+    ``source``: a camera index, a video file, a stream URL or ``-`` (stdin); ``model``: a zoo name, checkpoint
+    folder or loaded model (:func:`lipread.load_model`); ``realtime`` paces a file as a camera would.
+    ``options``: ``modality``, ``face``, ``wait``, ``device`` and decoder settings (:class:`LiveReader`).
+    Yields :class:`Utterance` (one with ``revised`` replaces the one given before with its ``id``).
+    """
+    reader = LiveReader(model, **options)
+    try:
+        yield from reader.stream(source, realtime=realtime)
+    finally:
+        reader.close()
 
 
 class _State:
@@ -698,7 +714,7 @@ class _State:
         crops = np.stack([self.crops[i] for i in index])
         if resume is not None:
             self._advance(resume)
-        clip = self.t.eval_transform(crops, None)[0]
+        clip = self.t.eval_crop(crops)
         feats = None
         if modality != "video":
             quiet = float(np.percentile(self.all_energy, 10)) if self.all_energy else None

@@ -28,19 +28,25 @@ from lipread.audio.features import compute_features, fit_samples
 from lipread.errors import MediaError, NoFaceError
 from lipread.face.motion import mouth_activity
 from lipread.models.zoo import DEFAULT_MODEL
-from lipread.pipelines.decode import decode_outputs, run_model
-from lipread.pipelines.domain import direction_scores, domain_warnings, lip_ctc_model, mouth_stats
-from lipread.pipelines.options import (  # noqa: F401  (resolve_decode_options: also importable from here)
+from lipread.pipelines.domain import domain_warnings, mouth_stats
+from lipread.pipelines.windows import SegmentConfig, Window, context_windows, keep_owned, utterances
+from lipread.readers.options import (  # noqa: F401  (resolve_decode_options: also importable from here)
     DecodeOptions,
     resolve_decode_options,
     stored_decoder,
 )
-from lipread.pipelines.windows import SegmentConfig, Window, context_windows, keep_owned, utterances
 from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS, Segment, Transcript
 
 log = logging.getLogger("lipread.transcribe")
 
 SILENT_NOTE = "the sound track is silent: read from the lips alone"
+
+LANDMARK_EVERY = 2
+"""Files with sound are read with landmarks on every other frame, interpolated between
+(``FrontEndConfig.landmark_every``): the landmark model's time halves; on 20 GRID clips the crops moved by at most
+1.1 px and every reading stayed the same (``benchmarks/speedup.py`` checks the WER of clips and of a recording).
+Not silent files: their pauses are found in the mouth's motion, and the dev recording without sound read 11.7%
+instead of 9.6% (41 utterances for 40) with it."""
 
 SEGMENT_MARGIN = 0.1
 """Seconds an utterance's segment (subtitle cue) extends past its first and last word."""
@@ -72,22 +78,6 @@ class LoadedModel:
         """
         return transcribe(path, model=self, **options)
 
-    def stream(self, source: str | int = 0, realtime: bool = False, **options: Any):
-        """Read a live source with this model, an utterance at a time as each ends:
-        ``for u in lipread.load_model().stream("clip.mp4", realtime=True): print(u.text)``.
-
-        ``source``: a camera index, a video file, a stream URL or ``-`` (stdin); ``realtime`` paces a file
-        as a camera would. ``options``: ``modality``, ``face`` and decoder settings
-        (:class:`~lipread.pipelines.live.LiveReader`). Yields :class:`~lipread.pipelines.live.Utterance`.
-        """
-        from lipread.pipelines.live import LiveReader
-
-        reader = LiveReader(self, **options)
-        try:
-            yield from reader.stream(source, realtime=realtime)
-        finally:
-            reader.close()
-
 
 def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "auto") -> LoadedModel:
     """Load a zoo model by name or a checkpoint folder by path (safetensors + JSON only).
@@ -104,6 +94,10 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     dev = resolve_device(device)
     path = resolve_model(name_or_path)
     model, config = load_checkpoint(path, device=dev)
+    if dev.type == "cpu":
+        from lipread.models.lipnet import channels_last
+
+        model = channels_last(model)
     tokenizer = Tokenizer.from_dict(config["tokenizer"])
     pre = dict(config.get("preprocess") or {})
     fields = FrontEndConfig.__dataclass_fields__
@@ -141,9 +135,11 @@ class Transcriber:
                  batch_size: int = 4, block_seconds: float = 60.0, device: str = "auto", modality: str = "auto",
                  context: str = "still", face: str = "auto",
                  **decode_overrides: Any):
-        from lipread.data.augment import VideoAugment, augment_config
+        from lipread.data.augment import eval_crop
         from lipread.errors import UsageError
         from lipread.frontend import FrontEnd
+        from lipread.readers import reader_for
+        from lipread.readers.options import check_modality
 
         if int(batch_size) < 1:
             raise UsageError(f"batch size must be at least 1, not {batch_size}", fix="Use --batch-size 1 or more.")
@@ -153,25 +149,17 @@ class Transcriber:
         if decode is not None and any(v is not None for v in decode_overrides.values()):
             raise UsageError("give either decode=DecodeOptions(...) or decoder settings, not both")
         self.options = decode or self.loaded.decode_options(**decode_overrides)
-        from lipread.pipelines.decode import is_attention_model
-        from lipread.pipelines.options import check_attention_options, check_ctc_options, check_modality
-
-        self.attention = is_attention_model(self.loaded.model)
+        self.reader = reader_for(self.loaded.model, self.loaded.tokenizer, self.options)
+        """The model family's reader: checks the options, reads each batch with one model pass."""
         if modality != "auto":  # a modality the model cannot read fails before any file is touched
-            check_modality(modality, self.loaded.model, self.loaded.path)
+            check_modality(modality, self.reader.reads_audio, self.loaded.path)
         self.modality = modality
-        if self.attention:
-            check_attention_options(self.options)
-            self.decoder = None
-        else:
-            check_ctc_options(self.options)
-            self.decoder = self.options.build(self.loaded.tokenizer)
         from lipread.face.track import check_face_option
 
         self.frontend = FrontEnd(self.loaded.frontend)
         self.frontend.config.face = check_face_option(face)
         # the deterministic evaluation transform of training (e.g. the centre crop 88 of aligned96)
-        self.eval_transform = VideoAugment(augment_config(self.loaded.frontend.preset), train=False)
+        self.eval_crop = eval_crop(self.loaded.frontend.preset)
         self.batch_size, self.block_seconds = int(batch_size), float(block_seconds)
         if context not in ("still", "frames"):
             raise UsageError(f"unknown context {context!r}", fix="Use still or frames.")
@@ -179,6 +167,9 @@ class Transcriber:
         self.lookahead = 4 * self.loaded.window_seconds
         """Seconds read past a block's end, so that the utterance at its end is read whole, with its context."""
         self.times = StageTimes()
+        self._sound: bool | None = None
+        self._windows_read = 0
+        self._directions: list[tuple[float, float]] = []
         self.domain = self.loaded.config.get("domain")
         """The training domain stored with the model: clips unlike it get warnings."""
 
@@ -187,13 +178,12 @@ class Transcriber:
         track, else video (said in one line); av/audio on a file without sound is a NoAudioError.
         ``sound``: whether the file has an audio track, when already known (else the file is opened)."""
         from lipread.errors import NoAudioError
-        from lipread.pipelines.decode import reads_audio
 
         if sound is None:
             from lipread.io.audio import has_audio
 
             sound = has_audio(path)
-        listens = reads_audio(self.loaded.model)
+        listens = self.reader.reads_audio
         if self.modality == "auto":
             if not listens:
                 return "video"
@@ -240,12 +230,17 @@ class Transcriber:
         info = probe(path)
         duration = info.duration or 0.0
         sound = any(s.type == "audio" for s in info.streams)
+        self._sound = sound  # known from the probe: the front end does not open the file to ask again
+        # landmarks on every other frame where the sound finds the pauses; a silent file's pauses come from the
+        # mouth's motion, which needs every frame
+        self.frontend.config.landmark_every = LANDMARK_EVERY if sound else 1
         modality = self.file_modality(path, sound)
         single = duration <= 0 or duration <= self.loaded.window_seconds * 1.2
         # the model's audio features: of the whole file when it is short, else of each window (see window_sound)
         self.frontend.config.audio = modality != "video" and single
         self.frontend.config.waveform = sound  # the sound, which finds the pauses of a long file
         self._directions: list[tuple[float, float]] = []
+        self._windows_read = 0
         self._stats: list[dict[str, float]] = []
         self._pending: list[tuple[Window, np.ndarray, np.ndarray | None, str]] = []
         self._done: list[Segment] = []
@@ -276,7 +271,7 @@ class Transcriber:
         from lipread.errors import FaceTooSmallError
 
         try:
-            return self.frontend.process(path, start=start, end=end), modality
+            return self.frontend.process(path, start=start, end=end, has_sound=self._sound), modality
         except NoFaceError as exc:
             if not (self.modality == "auto" and modality == "av"):
                 raise
@@ -304,7 +299,7 @@ class Transcriber:
         win = Window(0.0, result.duration, 0.0, result.duration, face=self._face_read(result, result.duration / 2))
         read = self._unless_silent(path, read, result.waveform is not None and is_silent(result.waveform))
         self._stats.append({**mouth_stats(result.mouth), **self._speaker(result.mouth, result.waveform, read)})
-        self._queue(win, self.eval_transform(result.mouth, None)[0], result.audio_features if read != "video"
+        self._queue(win, self.eval_crop(result.mouth), result.audio_features if read != "video"
                     else None, read)
         return result.duration
 
@@ -411,7 +406,7 @@ class Transcriber:
                 if result is not None:
                     self._stats.append({**mouth_stats(mouth[fw.real_start : fw.real_end]),
                                         **self._speaker(mouth[fw.real_start : fw.real_end], own, read)})
-                    clip = self.eval_transform(mouth[index], None)[0]
+                    clip = self.eval_crop(mouth[index])
                 else:
                     heard = self._speaker(None, own, read)
                     if heard:
@@ -456,36 +451,29 @@ class Transcriber:
 
     @torch.no_grad()
     def _run(self, items: list[tuple[Window, np.ndarray, np.ndarray | None]], modality: str = "video") -> list[Segment]:
-        from lipread.data.batch import collate
-        from lipread.data.dataset import Sample
+        """Read one batch of windows (one model pass, :mod:`lipread.readers`); the reading-direction check
+        reads the lips backwards and compares with the forward reading that pass gave."""
+        from lipread.data.batch import collate_clips
 
-        batch = collate([Sample(str(i), "", "", mouth, [], audio if modality != "video" else None)
-                         for i, (_, mouth, audio) in enumerate(items)])
-        batch = batch.to(self.loaded.device)
+        video, video_lengths, audio, audio_lengths = collate_clips(
+            [mouth for _, mouth, _ in items], [f for *_, f in items] if modality != "video" else None)
+        dev = self.loaded.device
         t0 = time.perf_counter()
-        if self.attention:
-            from lipread.pipelines.decode import decode_attention
-
-            lips: dict = {}
-            decoded = decode_attention(self.loaded.model, self.options, self.loaded.tokenizer, batch.video,
-                                       batch.video_lengths, batch.audio, batch.audio_lengths, modality,
-                                       time_offset=[win.start for win, *_ in items], lips=lips)
-            t0 = self.times.add("model+decoder", t0)
-            # the direction check's forward reading: the Watch's CTC head on the states just computed
-            forward = lips.get("log_probs", (None, None))
-        else:
-            outputs = run_model(self.loaded.model, batch.video, batch.video_lengths, self.options.flip_average)
-            t0 = self.times.add("model", t0)
-            decoded = decode_outputs(outputs, self.decoder, self.loaded.tokenizer,
-                                     time_offset=[win.start for win, *_ in items])
-            t0 = self.times.add("decoder", t0)
-            forward = (outputs[0], outputs[1])  # the CTC model's own forward reading, already computed
+        reading = self.reader.read(video.to(dev), video_lengths.to(dev),
+                                   None if audio is None else audio.to(dev),
+                                   None if audio_lengths is None else audio_lengths.to(dev), modality,
+                                   time_offset=[win.start for win, *_ in items])
+        t0 = self.times.add("model+decoder", t0)
         if self.domain and self.domain.get("direction_margin") is not None and modality != "audio":
-            self._directions += direction_scores(lip_ctc_model(self.loaded.model), self.loaded.tokenizer,
-                                                 [mouth for _, mouth, _ in items], *forward,
-                                                 self.options.flip_average)
+            checked = [i for i in range(len(items)) if direction_sampled(self._windows_read + i)]
+            if checked:
+                lips = reading.lips
+                if lips is not None and len(checked) < len(items):
+                    lips = (lips[0][checked], lips[1][checked])
+                self._directions += self.reader.direction_scores([items[i][1] for i in checked], lips)
             self.times.add("domain", t0)
-        return self._segments(items, decoded)
+        self._windows_read += len(items)
+        return self._segments(items, reading.nbests)
 
     @staticmethod
     def _segments(items, decoded) -> list[Segment]:
@@ -505,6 +493,17 @@ class Transcriber:
 
     def close(self) -> None:
         self.frontend.close()
+
+
+DIRECTION_FIRST, DIRECTION_EVERY = 4, 5
+"""The reading-direction check (which reads the lips once more, backwards) reads a file's first
+``DIRECTION_FIRST`` windows and every ``DIRECTION_EVERY``-th after them; its warning is on their mean, so a
+long recording pays for about a fifth of its windows (a 3-s clip, one window, is always checked)."""
+
+
+def direction_sampled(index: int) -> bool:
+    """Whether the ``index``-th window read from a file (from 0) is read backwards for the direction check."""
+    return index < DIRECTION_FIRST or (index - DIRECTION_FIRST) % DIRECTION_EVERY == DIRECTION_EVERY - 1
 
 
 def window_sound(waveform: np.ndarray, window, samples_per_frame: int, quiet_db: float | None) -> np.ndarray:

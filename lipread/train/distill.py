@@ -46,11 +46,10 @@ class AudioTeacher:
     def __init__(self, cfg: DistillConfig, device: torch.device, audio_features: dict | None):
         from lipread.models.checkpoint import load_model
         from lipread.models.zoo import resolve_model
-        from lipread.pipelines.decode import reads_audio
 
         path = resolve_model(cfg.teacher)
         self.model, config = load_model(path, device=device)
-        if not reads_audio(self.model):
+        if not getattr(self.model, "has_listen", False):
             raise ConfigError(f"the distillation teacher {cfg.teacher} does not read sound",
                               fix="Give an audio-visual model (e.g. a WLAS checkpoint) as distill.teacher.")
         self.model.eval().float()

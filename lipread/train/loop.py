@@ -340,63 +340,50 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:
-        """Greedy WER/CER and loss on the validation split (rank 0 decodes; every rank waits)."""
-        from lipread.decoding import build_decoder
+        """Greedy WER/CER in each modality the model reads (through its family's reader, as ``lipread evaluate``
+        reads) and the loss, on the validation split (rank 0 decodes; every rank waits). ``val_wer`` (which picks
+        the best checkpoint) is the mean over the modalities, so a kept audio-visual model is good at all three."""
         from lipread.metrics import score
+        from lipread.readers import reader_for
+        from lipread.readers.options import DecodeOptions
 
         if not self.dist.is_main:
             if self.dist.enabled:
                 torch.distributed.barrier()
             return {}
         self.model.eval()
-        if self.attention:
-            return self._validate_attention()
-        decoder = build_decoder("greedy", self.tokenizer)
-        refs, hyps, ids, losses = [], [], [], []
-        for batch in self.data.val_batches():
-            batch = batch.to(self.device)
-            with self.autocast():
-                log_probs, out_lengths = self.model(batch.video, batch.video_lengths)
-            losses.append(float(ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths)))
-            for nbest in decoder.decode(log_probs.float().cpu(), out_lengths.cpu()):
-                hyps.append(nbest[0].text)
-            refs.extend(batch.texts)
-            ids.extend(batch.ids)
-        report = score(refs, hyps, ids=ids)
-        metrics = {"step": self.step, "val_wer": report.wer, "val_cer": report.cer,
-                   "val_loss": float(np.mean(losses)) if losses else float("nan"), "val_clips": len(refs)}
-        return self._finish_validation(metrics)
-
-    def _validate_attention(self) -> dict[str, Any]:
-        """Attention models: greedy WER/CER in each modality the model reads; ``val_wer`` (which picks the
-        best checkpoint) is their mean, so the kept model is good at all three."""
-        from lipread.decoding.attention import greedy_search
-        from lipread.metrics import score
-
         if self.data.val_set is None:  # no validation split: nothing to score
             return {}
-        modalities = ("av", "video", "audio") if self.data.val_set.has_audio else ("video",)
-        refs: list[str] = []
+        reader = reader_for(self.model, self.tokenizer, DecodeOptions(decoder="greedy"))
+        modalities = [m for m in reader.modalities if m == "video" or self.data.val_set.has_audio]
+        refs, ids, losses = [], [], []
         hyps: dict[str, list[str]] = {m: [] for m in modalities}
-        losses = []
         for batch in self.data.val_batches():
             batch = batch.to(self.device)
             with self.autocast():
-                losses.append(float(self.model(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
-                                               batch.targets, batch.target_lengths)["att"]))
+                losses.append(self._validation_loss(batch))
                 for m in modalities:
-                    enc, _ = self.model.encode(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths, m)
-                    for r in greedy_search(self.model, enc, self.tokenizer.sos_id, self.tokenizer.eos_id):
-                        hyps[m].append(self.tokenizer.decode(r.tokens))
+                    hyps[m] += [nbest[0].text if nbest else "" for nbest in reader.read_batch(batch, m).nbests]
             refs.extend(batch.texts)
+            ids.extend(batch.ids)
         metrics: dict[str, Any] = {"step": self.step}
         for m in modalities:
-            rep = score(refs, hyps[m])
+            rep = score(refs, hyps[m], ids=ids)
             metrics[f"val_wer_{m}"], metrics[f"val_cer_{m}"] = rep.wer, rep.cer
         metrics["val_wer"] = float(np.mean([metrics[f"val_wer_{m}"] for m in modalities]))
         metrics["val_cer"] = float(np.mean([metrics[f"val_cer_{m}"] for m in modalities]))
+        if modalities == ["video"]:  # a lips-only model: its one WER is val_wer
+            del metrics["val_wer_video"], metrics["val_cer_video"]
         metrics.update(val_loss=float(np.mean(losses)) if losses else float("nan"), val_clips=len(refs))
         return self._finish_validation(metrics)
+
+    def _validation_loss(self, batch) -> float:
+        """The training objective on a validation batch (the attention loss, or the CTC loss)."""
+        if self.attention:
+            return float(self.model(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
+                                    batch.targets, batch.target_lengths)["att"])
+        log_probs, out_lengths = self.model(batch.video, batch.video_lengths)
+        return float(ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths))
 
     def _finish_validation(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """Log the validation metrics and keep the model as ``best/`` when its ``val_wer`` is the lowest yet."""

@@ -83,27 +83,12 @@ def record_evaluation(out: Path, cache: str, split: str) -> None:
 
 
 def record_domain(out: Path, cache: str) -> None:
-    """Calibrate the out-of-domain checks of the exported model on the cache (its stored decoder); store them
-    in config.json. An attention model (WLAS, export_wlas.py) is read in each modality for its confidence
-    floors (``lipread.pipelines.domain.attention_confidences``)."""
-    from lipread.pipelines.decode import is_attention_model
-    from lipread.pipelines.domain import attention_confidences, calibrate_domain
-    from lipread.pipelines.transcribe import load_model as load_zoo_model
+    """Calibrate the out-of-domain checks of the exported model on the cache (its stored decoder) and store them
+    in config.json (:func:`lipread.pipelines.domain.record_domain`)."""
+    from lipread.data.corpora.grid import DOMAIN_DESCRIPTION
+    from lipread.pipelines.domain import record_domain as record
 
-    loaded = load_zoo_model(str(out))
-    options = loaded.decode_options()
-    if is_attention_model(loaded.model):
-        decoder, confidences = None, attention_confidences(str(out), cache, options)
-    else:
-        decoder, confidences = options.build(loaded.tokenizer), None
-    domain = calibrate_domain(loaded.model, loaded.tokenizer, decoder, cache, confidences=confidences,
-                              flip_average=options.flip_average,
-                              description="GRID grammar (command colour preposition letter digit adverb), "
-                                          "GRID speaker 1, frontal 360x288 video, clips of about 3 s")
-    config = json.loads((out / "config.json").read_text())
-    config["domain"] = domain
-    (out / "config.json").write_text(json.dumps(config, indent=2))
-    print(f"domain: {json.dumps(domain)}")
+    print(f"domain: {json.dumps(record(out, cache, DOMAIN_DESCRIPTION))}")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 
 import torch
-from export import record_domain  # this folder is on sys.path when the script runs
-
+from lipread.data.corpora.grid import DOMAIN_DESCRIPTION
 from lipread.models.checkpoint import load_model, save_model
+from lipread.pipelines.domain import record_domain
 
 CONDITIONS = [(None, None), ("babble", 10.0), ("babble", 5.0), ("babble", 0.0), ("babble", -5.0), ("white", 0.0)]
 
@@ -80,7 +80,8 @@ def main() -> None:
     size = (out / "model.safetensors").stat().st_size
     print(f"exported {a.checkpoint} -> {out} ({size / 2**20:.1f} MB fp16)")
     if a.cache:
-        record_domain(out, a.cache)
+        domain = record_domain(out, a.cache, DOMAIN_DESCRIPTION)
+        print(f"domain: {json.dumps(domain)}")
     rows = evaluate_table(out, a) if a.cache else None
     if card:
         if rows and TABLE_MARK in card:

@@ -175,14 +175,13 @@ def test_flip_average_encodes_the_mean_of_the_clip_and_its_mirror():
     assert torch.allclose(m, (a + b) / 2, atol=1e-6) and lm.tolist() == la.tolist()
     assert torch.allclose(extras["video_states"], m, atol=1e-6)
     # the attention decoder reads the averaged states
-    from types import SimpleNamespace
-
-    from lipread.pipelines.decode import decode_attention
+    from lipread.readers.attention import AttentionReader
+    from lipread.readers.options import DecodeOptions
 
     opts = dict(decoder="beam", beam_size=2, length_norm=0.0, ctc_weight=0.0, grammar=None)
     with torch.no_grad():
-        plain = decode_attention(model, SimpleNamespace(**opts, flip_average=False), TOK, video, vl, audio, al, "av")
-        flipped = decode_attention(model, SimpleNamespace(**opts, flip_average=True), TOK, video, vl, audio, al, "av")
+        plain = AttentionReader(model, TOK, DecodeOptions(**opts, flip_average=False)).read(video, vl, audio, al, "av").nbests
+        flipped = AttentionReader(model, TOK, DecodeOptions(**opts, flip_average=True)).read(video, vl, audio, al, "av").nbests
         expected = beam_search(model, enc, TOK.sos_id, TOK.eos_id, beam=2)
     assert [h[0].text for h in flipped] == [TOK.decode(r[0].tokens) for r in expected]
     assert [h[0].score for h in flipped] != [h[0].score for h in plain]

@@ -58,22 +58,21 @@ def test_the_direction_check_reuses_the_attention_models_lip_reading(flip_averag
 
     from lipread.data.batch import collate
     from lipread.data.dataset import Sample
-    from lipread.pipelines.decode import decode_attention, run_model
-    from lipread.pipelines.domain import lip_ctc_model
-    from lipread.pipelines.options import DecodeOptions
     from lipread.pipelines.transcribe import load_model
+    from lipread.readers import reader_for
+    from lipread.readers.ctc import run_model
+    from lipread.readers.options import DecodeOptions
 
     loaded = load_model("wlas-grid-s1")
     rng = np.random.default_rng(0)
     mouths = [rng.integers(0, 256, (n, 50, 100, 3), dtype=np.uint8) for n in (75, 60)]
     batch = collate([Sample(str(i), "", "", m, []) for i, m in enumerate(mouths)])
     options = DecodeOptions(decoder="greedy", flip_average=flip_average)
-    lips: dict = {}
-    decode_attention(loaded.model, options, loaded.tokenizer, batch.video, batch.video_lengths, modality="video",
-                     lips=lips)
-    ours, lens = lips["log_probs"]
+    reader = reader_for(loaded.model, loaded.tokenizer, options)
+    ours, lens = reader.read(batch.video, batch.video_lengths, modality="video").lips
+    assert reader.lip_model() is loaded.model.watch
     with torch.no_grad():
-        ref, ref_lens, _ = run_model(lip_ctc_model(loaded.model), batch.video, batch.video_lengths, flip_average)
+        ref, ref_lens, _ = run_model(loaded.model.watch, batch.video, batch.video_lengths, flip_average)
     assert torch.equal(lens, ref_lens)
     for i, n in enumerate(lens.tolist()):
         assert torch.allclose(ours[i, :n], ref[i, :n], atol=1e-4), (ours[i, :n] - ref[i, :n]).abs().max()

@@ -45,10 +45,10 @@ def run_cli(args, **kw):
 
 
 def test_a_file_is_read_an_utterance_at_a_time(three):
-    from lipread.pipelines.transcribe import load_model
+    import lipread
 
-    model = load_model("wlas-grid-s1")
-    said = list(model.stream(three["sound"]))
+    model = lipread.load_model("wlas-grid-s1")
+    said = list(lipread.stream(three["sound"], model))
     assert len(said) == 3, [u.text for u in said]
     assert score([" ".join(three["texts"])], [" ".join(u.text for u in said)]).wer <= 0.06
     for u, (lo, hi) in zip(said, [(0, 3), (3, 6), (6, 9)]):

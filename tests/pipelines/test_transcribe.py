@@ -309,3 +309,35 @@ def test_a_muted_sound_track_is_read_as_no_sound(long_video, tmp_path):
         assert "the sound track is silent: read from the lips alone" in t.warnings
     assert [s.text for s in silent[1].segments] == [s.text for s in plain.segments]
     assert len(silent[1].segments) == 3
+
+
+def test_a_clip_is_opened_once_to_probe_once_for_its_frames_once_for_its_sound(grid_clips, monkeypatch):
+    """Issue 27: one probe, one video decode, one audio decode per short file (the front end is told what the
+    probe found, so it does not open the file again to ask whether it has sound)."""
+    import av
+
+    from lipread.pipelines.transcribe import Transcriber
+
+    opened: list[str] = []
+    real = av.open
+
+    def counting(path, *args, **kwargs):
+        opened.append(str(path))
+        return real(path, *args, **kwargs)
+
+    transcriber = Transcriber("wlas-grid-s1")
+    try:
+        monkeypatch.setattr(av, "open", counting)
+        result = transcriber.transcribe(grid_clips[0])
+    finally:
+        transcriber.close()
+    assert result.modality == "av" and result.text
+    assert opened == [str(grid_clips[0])] * 3, opened
+
+
+def test_the_direction_check_samples_a_long_files_windows():
+    """The first four windows, then every fifth: a long recording pays for about a fifth of its windows."""
+    from lipread.pipelines.transcribe import direction_sampled
+
+    picked = [i for i in range(40) if direction_sampled(i)]
+    assert picked[:4] == [0, 1, 2, 3] and picked[4:] == [8, 13, 18, 23, 28, 33, 38]

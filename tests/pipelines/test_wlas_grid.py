@@ -197,20 +197,23 @@ def test_an_attention_model_calibrates_and_gives_out_of_domain_warnings(overfit,
     import shutil
 
     from lipread.data.perturb import still
-    from lipread.pipelines.domain import attention_confidences, calibrate_domain, lip_ctc_model
+    from lipread.pipelines.domain import attention_confidences, calibrate_domain
     from lipread.pipelines.transcribe import load_model
+    from lipread.readers import reader_for
 
     path, _, _ = overfit
     loaded = load_model(str(path), "cpu")
-    assert lip_ctc_model(loaded.model) is loaded.model.watch
     options = loaded.decode_options()
+    reader = reader_for(loaded.model, loaded.tokenizer, options)
+    assert reader.lip_model() is loaded.model.watch
     confidences = attention_confidences(str(path), str(grid_av_cache), options, split="all")
     assert set(confidences) == {"video", "av", "audio"}
     assert all(len(c) == 5 and all(0.0 < x <= 1.0 for x in c) for c in confidences.values())
-    with pytest.raises(ValueError, match="confidences"):
-        calibrate_domain(loaded.model, loaded.tokenizer, None, str(grid_av_cache), splits=(None, None))
-    domain = calibrate_domain(loaded.model, loaded.tokenizer, None, str(grid_av_cache), confidences=confidences,
-                              splits=(None, None))
+    # without them, the clips are read from the lips here: one floor, the lips-only one
+    lips_only = calibrate_domain(reader, str(grid_av_cache), splits=(None, None), speaker=False)
+    assert "confidence_floors" not in lips_only
+    assert lips_only["confidence_floor"] == round(max(0.0, min(confidences["video"]) - 0.05), 4)
+    domain = calibrate_domain(reader, str(grid_av_cache), confidences=confidences, splits=(None, None))
     floors = domain["confidence_floors"]
     assert floors == {m: round(max(0.0, min(c) - 0.05), 4) for m, c in confidences.items()}
     assert domain["confidence_floor"] == min(floors.values())

@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from lipread.data.corpora import CORPORA, Entry
+from lipread.data.corpora.base import CORPORA, Entry
 from lipread.data.splits import (
     GRID_OVERLAPPED_TEST_PER_SPEAKER,
     GRID_UNSEEN_TEST_SPEAKERS,
@@ -28,6 +28,10 @@ from lipread.data.splits import (
 )
 from lipread.errors import ConfigError, DataError, InputFileError
 from lipread.types import Record, WordSpan
+
+DOMAIN_DESCRIPTION = ("GRID grammar (command colour preposition letter digit adverb), GRID speaker 1, frontal "
+                      "360x288 video, clips of about 3 s")
+"""The training domain of the GRID speaker-1 zoo models, as their ``domain`` section describes it."""
 
 log = logging.getLogger("lipread.data.grid")
 

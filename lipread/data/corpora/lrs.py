@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lipread.data.corpora import CORPORA, Entry
+from lipread.data.corpora.base import CORPORA, Entry
 from lipread.data.splits import val_fraction_split
 from lipread.errors import DataError, InputFileError
 from lipread.types import Record, WordSpan

@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from lipread.data.corpora import CORPORA, SPLITS, Entry
+from lipread.data.corpora.base import CORPORA, SPLITS, Entry
 from lipread.data.splits import val_fraction_split
 from lipread.errors import DataError, InputFileError
 from lipread.types import Record

@@ -1,9 +1,9 @@
-"""Decoding options: what turns a model's outputs into text, checked once for the model family that reads.
+"""Decoding options: what turns a model's outputs into text.
 
 ``DecodeOptions`` (the settings), ``stored_decoder`` (a checkpoint's own settings), ``resolve_decode_options``
-(stored settings with a caller's overrides, checked), and the checks of which options and modality a model
-takes. Shared by ``transcribe``, ``evaluate``, ``live`` and the domain calibration, which import it and not
-each other for it.
+(stored settings with a caller's overrides, checked) and ``check_modality``. Which options a model family
+takes is checked by its reader (:mod:`lipread.readers`). Shared by ``transcribe``, ``evaluate``, ``live``,
+the domain calibration and the exports, which import it and not each other for it.
 """
 
 from __future__ import annotations
@@ -129,15 +129,15 @@ def resolve_decode_options(stored: dict[str, Any], **overrides: Any) -> DecodeOp
     return DecodeOptions(**opts)
 
 
-def check_modality(modality: str | None, model, model_path, noise: str | None = None, snr: float | None = None) -> str:
-    """``auto`` -> av for a model with a Listen encoder, else video; a modality the model cannot read, or noise
-    on a modality without sound, is a UsageError."""
+def check_modality(modality: str | None, reads_audio: bool, model_path, noise: str | None = None,
+                   snr: float | None = None) -> str:
+    """``auto`` -> av for a model that reads sound (``reads_audio``: :attr:`lipread.readers.Reader.reads_audio`),
+    else video; a modality the model cannot read, or noise on a modality without sound, is a UsageError."""
     from lipread.audio.noise import check_noise_args
     from lipread.errors import UsageError
-    from lipread.pipelines.decode import reads_audio
 
     check_noise_args(noise, snr)
-    listens = reads_audio(model)
+    listens = bool(reads_audio)
     modality = modality or "auto"
     if modality == "auto":
         modality = "av" if listens else "video"
@@ -152,26 +152,5 @@ def check_modality(modality: str | None, model, model_path, noise: str | None = 
     return modality
 
 
-def check_attention_options(options: DecodeOptions) -> None:
-    """The attention decoder takes no CTC-only settings (LM, lexicon)."""
-    from lipread.errors import UsageError
-
-    given = [flag for flag, on in (("--lm", options.lm), ("--lexicon", options.lexicon)) if on]
-    if given:
-        raise UsageError(f"{', '.join(given)} apply only to CTC models; this model decodes with attention",
-                         fix="Leave them out (the attention beam search takes --beam-size, --length-norm, "
-                             "--ctc-weight, --grammar and --flip-average).")
-
-
-def check_ctc_options(options: DecodeOptions) -> None:
-    """A CTC model takes no attention-only settings (joint CTC weight, length normalisation)."""
-    from lipread.errors import UsageError
-
-    given = [flag for flag, on in (("--ctc-weight", options.ctc_weight), ("--length-norm", options.length_norm)) if on]
-    if given:
-        raise UsageError(f"{', '.join(given)} apply only to attention models (WLAS); this model decodes with CTC",
-                         fix="Leave them out.")
-
-
-__all__ = ["BEAM_ONLY", "DECODE_KEYS", "DecodeOptions", "check_attention_options", "check_ctc_options",
-           "check_modality", "resolve_decode_options", "stored_decoder"]
+__all__ = ["BEAM_ONLY", "DECODE_KEYS", "DecodeOptions", "check_modality", "resolve_decode_options",
+           "stored_decoder"]

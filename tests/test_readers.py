@@ -1,4 +1,5 @@
-"""The shared decode path: align-head realignment, flip averaging, batch = each clip alone."""
+"""The readers (lipread.readers): one per model family, chosen from the model; align-head realignment, flip
+averaging, a batch read as each clip alone, option checks."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import math
 import numpy as np
 import torch
 
-from lipread.decoding import build_decoder
 from lipread.models import create_model
-from lipread.pipelines.decode import decode_batch, run_model
+from lipread.readers import reader_for
+from lipread.readers.ctc import run_model
+from lipread.readers.options import DecodeOptions
 from lipread.text import Tokenizer
 
 TOK = Tokenizer.from_name("grid")
@@ -34,13 +36,13 @@ def test_flip_average_is_the_mean_of_both_posteriors():
 
 def test_batch_decodes_as_each_clip_alone_with_align_times_inside_the_clip():
     model = _model(align_head=True)
-    decoder = build_decoder("greedy", TOK)
+    reader = reader_for(model, TOK, DecodeOptions(decoder="greedy"))
     clips = [torch.rand(1, 1, n, 24, 48) for n in (16, 11)]
     batch = torch.zeros(2, 1, 16, 24, 48)
     batch[0], batch[1, :, :11] = clips[0][0], clips[1][0]
-    together = decode_batch(model, decoder, TOK, batch, torch.tensor([16, 11]), time_offset=[0.0, 5.0])
+    together = reader.read(batch, torch.tensor([16, 11]), time_offset=[0.0, 5.0]).nbests
     for i, clip in enumerate(clips):
-        alone = decode_batch(model, decoder, TOK, clip, torch.tensor([clip.shape[2]]), time_offset=5.0 * i)
+        alone = reader.read(clip, torch.tensor([clip.shape[2]]), time_offset=5.0 * i).nbests
         assert together[i][0].text == alone[0][0].text
         assert [(w.start, w.end) for w in together[i][0].words] == [(w.start, w.end) for w in alone[0][0].words]
         for w in together[i][0].words:  # realigned times stay inside the clip
@@ -50,7 +52,7 @@ def test_batch_decodes_as_each_clip_alone_with_align_times_inside_the_clip():
 
 def test_realign_moves_words_to_where_the_align_head_puts_them():
     from lipread.decoding.align import align_words
-    from lipread.pipelines.decode import realign
+    from lipread.readers.ctc import realign
     from lipread.types import Hypothesis, WordSpan
 
     labels = np.zeros(30, dtype=np.int64)
@@ -63,3 +65,27 @@ def test_realign_moves_words_to_where_the_align_head_puts_them():
     assert [(w.start, w.end) for w in hyp.words] == [(1.4, 1.52), (1.8, 2.0)]
     assert [w.confidence for w in hyp.words] == [0.9, 0.8]  # confidences are kept
     assert align_words(lp, ["a", "o"], TOK.encode, 0.04, 1.0)[0].start == 1.4
+
+
+def test_the_reader_is_chosen_by_the_models_family_and_checks_its_options():
+    import pytest
+
+    from lipread.errors import UsageError
+    from lipread.readers.attention import AttentionReader
+    from lipread.readers.ctc import CTCReader
+
+    ctc = _model()
+    assert type(reader_for(ctc, TOK)) is CTCReader and reader_for(ctc, TOK).modalities == ("video",)
+    torch.manual_seed(0)
+    wlas = create_model("wlas_tiny").eval()
+    assert type(reader_for(wlas, TOK)) is AttentionReader and set(reader_for(wlas, TOK).modalities) == {"av", "video", "audio"}
+    with pytest.raises(UsageError, match="apply only to attention models"):
+        reader_for(ctc, TOK, DecodeOptions(decoder="beam", ctc_weight=0.3))
+    with pytest.raises(UsageError, match="apply only to CTC models"):
+        AttentionReader(ctc, TOK, DecodeOptions(decoder="beam", lm="x.arpa"))
+    # the lips' own reading comes back with the hypotheses: the CTC model's posteriors of the same pass
+    x, lens = torch.rand(2, 1, 12, 24, 48), torch.tensor([12, 9])
+    reading = reader_for(ctc, TOK, DecodeOptions(decoder="greedy", flip_average=True)).read(x, lens)
+    expected, expected_lens, _ = run_model(ctc, x, lens, flip_average=True)
+    assert torch.allclose(reading.lips[0], expected, atol=1e-6) and torch.equal(reading.lips[1], expected_lens)
+    assert len(reading.nbests) == 2
