@@ -71,6 +71,9 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
     check_unique_stems(videos, output_dir)
     ensure_output_dir(output_dir, "-o")
 
+    from lipread.face.backends import prestart
+
+    prestart("mediapipe", max_faces=4)  # the landmark model starts while torch imports and the model loads
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 

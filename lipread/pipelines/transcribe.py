@@ -458,19 +458,22 @@ class Transcriber:
         video, video_lengths, audio, audio_lengths = collate_clips(
             [mouth for _, mouth, _ in items], [f for *_, f in items] if modality != "video" else None)
         dev = self.loaded.device
+        checked = []
+        if self.domain and self.domain.get("direction_margin") is not None and modality != "audio":
+            checked = [i for i in range(len(items)) if direction_sampled(self._windows_read + i)]
+        # the direction check's backward reading runs beside the decoding, whose beam search leaves a core idle
+        backward = _Background(self.reader.clips_reading, [items[i][1][::-1] for i in checked]) if checked else None
         t0 = time.perf_counter()
         reading = self.reader.read(video.to(dev), video_lengths.to(dev),
                                    None if audio is None else audio.to(dev),
                                    None if audio_lengths is None else audio_lengths.to(dev), modality,
                                    time_offset=[win.start for win, *_ in items])
         t0 = self.times.add("model+decoder", t0)
-        if self.domain and self.domain.get("direction_margin") is not None and modality != "audio":
-            checked = [i for i in range(len(items)) if direction_sampled(self._windows_read + i)]
-            if checked:
-                lips = reading.lips
-                if lips is not None and len(checked) < len(items):
-                    lips = (lips[0][checked], lips[1][checked])
-                self._directions += self.reader.direction_scores([items[i][1] for i in checked], lips)
+        if backward is not None:
+            lips = reading.lips
+            if lips is not None and len(checked) < len(items):
+                lips = (lips[0][checked], lips[1][checked])
+            self._directions += self.reader.direction_scores([items[i][1] for i in checked], lips, backward.result())
             self.times.add("domain", t0)
         self._windows_read += len(items)
         return self._segments(items, reading.nbests)
@@ -493,6 +496,31 @@ class Transcriber:
 
     def close(self) -> None:
         self.frontend.close()
+
+
+class _Background:
+    """``fn(*args)`` in a thread; :meth:`result` waits for it (and raises what it raised)."""
+
+    def __init__(self, fn, *args):
+        import threading
+
+        self._out: list = []
+        self._error: list = []
+
+        def run() -> None:
+            try:
+                self._out.append(fn(*args))
+            except BaseException as exc:  # noqa: BLE001  (re-raised by result())
+                self._error.append(exc)
+
+        self._thread = threading.Thread(target=run, name="lipread-background", daemon=True)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if self._error:
+            raise self._error[0]
+        return self._out[0]
 
 
 DIRECTION_FIRST, DIRECTION_EVERY = 4, 5

@@ -89,22 +89,25 @@ class Reader:
         log_probs, out_lengths, _ = run_model(self.lip_model(), video, lengths, self.options.flip_average)
         return log_probs, out_lengths
 
-    def direction_scores(self, mouths: Sequence[np.ndarray], forward=None) -> list[tuple[float, float]]:
-        """``(forward, backward)`` greedy confidences of each mouth clip (T, H, W, C) uint8 read by the lips'
-        CTC reader: ``forward`` is :attr:`Reading.lips` of the same clips when already read (else they are
-        read here), the backward reading is of the clips reversed in time."""
+    def clips_reading(self, mouths: Sequence[np.ndarray]):
+        """:meth:`lip_reading` of mouth clips (T, H, W, C) uint8."""
         import torch
 
-        def read(clips):
-            from lipread.data.batch import collate_clips
+        from lipread.data.batch import collate_clips
 
-            video, lengths, _, _ = collate_clips(clips)
-            with torch.no_grad():
-                return self.lip_reading(video.to(self.device), lengths.to(self.device))
+        video, lengths, _, _ = collate_clips(mouths)
+        with torch.no_grad():
+            return self.lip_reading(video.to(self.device), lengths.to(self.device))
 
+    def direction_scores(self, mouths: Sequence[np.ndarray], forward=None, backward=None) -> list[tuple[float, float]]:
+        """``(forward, backward)`` greedy confidences of each mouth clip (T, H, W, C) uint8 read by the lips'
+        CTC reader: ``forward`` is :attr:`Reading.lips` of the same clips when already read (else they are
+        read here); ``backward`` the reading of the clips reversed in time, when already made
+        (``clips_reading([m[::-1] for m in mouths])``), else it is made here."""
         if forward is None or forward[0] is None:
-            forward = read(mouths)
-        backward = read([m[::-1] for m in mouths])
+            forward = self.clips_reading(mouths)
+        if backward is None:
+            backward = self.clips_reading([m[::-1] for m in mouths])
         return [(greedy_confidence(forward[0][i], int(forward[1][i]), self.tokenizer),
                  greedy_confidence(backward[0][i], int(backward[1][i]), self.tokenizer)) for i in range(len(mouths))]
 
@@ -113,7 +116,13 @@ def run_model(model: torch.nn.Module, video: torch.Tensor, lengths: torch.Tensor
     """(B, C, T, H, W), (B,) -> (log_probs (B, T', V), out_lengths (B,), align log-probs (B, T', V) or None),
     all float32 on the CPU. ``flip_average``: the posteriors are averaged with those of the mirrored
     clips (test-time augmentation; the models train with random flips)."""
-    if flip_average:
+    import torch
+
+    if flip_average and len(video) == 1:  # one clip: it and its mirror image in one call (57 -> 41 ms, 2 threads)
+        both = run_model(model, torch.cat([video, video.flip(-1)]), torch.cat([lengths, lengths]))
+        mean = [None if x is None else log_mean_exp(x[:1], x[1:]) for x in (both[0], both[2])]
+        return mean[0], both[1][:1], mean[1]
+    if flip_average:  # a batch: the clips, then their mirror images (one call of 2B is slower at B = 4)
         a, b = run_model(model, video, lengths), run_model(model, video.flip(-1), lengths)
         mean = [None if x is None else log_mean_exp(x, y) for x, y in ((a[0], b[0]), (a[2], b[2]))]
         return mean[0], a[1], mean[1]
