@@ -1,5 +1,3 @@
-import sys
+from lipread.cli.main import run
 
-from lipread.cli.main import main
-
-sys.exit(main())
+run()

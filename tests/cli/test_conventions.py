@@ -449,3 +449,16 @@ def test_ctc_weight_must_be_below_one(capsys, tmp_path):
     code, _, err = run(capsys, "evaluate", DEFAULT_MODEL, tmp_path, "--ctc-weight", "1")
     assert code == 2
     assert "--ctc-weight" in err and "Traceback" not in err
+
+
+def test_the_command_exits_at_once_with_its_output_flushed_and_its_code():
+    """``python -m lipread`` ends with os._exit after flushing (cli.main.run): what it printed arrives whole and
+    the exit code is the command's, for success and failure alike."""
+    import subprocess
+    import sys
+
+    ok = subprocess.run([sys.executable, "-m", "lipread", "models"], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "wlas-grid-s1" in ok.stdout and "lipnet-grid-s1" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "lipread", "transcribe", "/no/such/clip.mp4"], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 1 and "file not found" in bad.stderr
