@@ -383,19 +383,24 @@ class _Collect(logging.Handler):
 class Reader:
     """One loaded model; one Transcriber per modality (made on first use)."""
 
-    def __init__(self, model_name: str, context: str = "still"):
+    def __init__(self, model_name: str, context: str = "still", pauses: str = "sound", window_lead: float | None = None):
         from lipread.pipelines.transcribe import load_model
 
         self.name = model_name
         self.context = context
+        self.pauses = pauses
         self.loaded = load_model(model_name)
+        if window_lead is not None:  # instead of the model's stored windows.lead
+            self.loaded.window_lead = window_lead
+        self.window_lead = window_lead
         self.transcribers: dict = {}
 
     def transcriber(self, modality: str):
         from lipread.pipelines.transcribe import Transcriber
 
         if modality not in self.transcribers:
-            self.transcribers[modality] = Transcriber(self.loaded, modality=modality, context=self.context)
+            self.transcribers[modality] = Transcriber(self.loaded, modality=modality, context=self.context,
+                                                        pauses=self.pauses)
         return self.transcribers[modality]
 
     def read(self, path: Path, modality: str) -> dict:
@@ -491,6 +496,8 @@ def run_condition(name: str, reader: Reader, index: dict, work: Path, grid: Path
     manifests = index["groups"][cond.inputs]
     folder = work / index["set"]
     result = {"condition": name, "model": reader.name, "context": reader.context, "modality": cond.modality,
+              **({"pauses": reader.pauses} if reader.pauses != "sound" else {}),
+              **({"window_lead": reader.window_lead} if reader.window_lead is not None else {}),
               "set": index["set"],
               "inputs": cond.inputs, "files": len(manifests)}
     try:
@@ -611,6 +618,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--window-lead", type=float, default=None,
+                    help="the share of a window's silence before its utterance, instead of the model's stored one")
+    ap.add_argument("--pauses", default="sound", choices=("sound", "mouth", "lips-mouth"),
+                    help="where a long recording's pauses are found (Transcriber(pauses=...))")
     ap.add_argument("--context", default="still", choices=("still", "frames"),
                     help="what a long recording's windows show around their sentence (Transcriber(context=...))")
     a = ap.parse_args(argv)
@@ -630,7 +641,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         f" (Haar box; mesh {index['face_width_full_size']['mesh_px'] or 0:.0f} px)")
     if a.build_only:
         return []
-    reader = Reader(a.model, a.context)
+    reader = Reader(a.model, a.context, a.pauses, a.window_lead)
     meta = {"command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
             "commit": git_commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     results = []
@@ -659,7 +670,8 @@ def save(out: Path, results: list[dict], index: dict) -> None:
 
 def _merge(out: Path, results: list[dict], index: dict) -> None:
     data = json.loads(out.read_text()) if out.exists() else {}
-    key = lambda r: (r["condition"], r["model"], r["set"], r.get("context", "still"))  # noqa: E731
+    key = lambda r: (r["condition"], r["model"], r["set"], r.get("context", "still"), r.get("pauses", "sound"),
+                     r.get("window_lead"))  # noqa: E731
     new = {key(r) for r in results}
     kept = [r for r in data.get("results", []) if key(r) not in new]
     order = list(CONDITIONS)

@@ -65,6 +65,12 @@ class LoadedModel:
     device: torch.device
     window_seconds: float = 3.0
     """Length of the clips the model was trained on: longer videos are read in windows of this length."""
+    window_lead: float = 0.25
+    """The share of a window's silence placed before its utterance when the sound finds the pauses
+    (:class:`SegmentConfig`), chosen per model on
+    the dev recordings of ``benchmarks/long_video.py`` and stored in its config (``windows.lead``): a model
+    trained with random time shifts (the default WLAS) reads best at 0.25, the LipNet (trained on clips as cut)
+    at GRID's own 0.35."""
 
     def decode_options(self, **overrides: Any) -> DecodeOptions:
         """The decoder settings stored with the model (:func:`stored_decoder`), then ``overrides``
@@ -104,7 +110,8 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     frontend = build_config(FrontEndConfig, {k: v for k, v in pre.items() if k in fields})
     frontend.audio = False  # switched on per file when an audio-visual model reads the sound
     window = float(pre.get("clip_seconds") or 3.0)
-    return LoadedModel(str(name_or_path), path, model, config, tokenizer, frontend, dev, window)
+    lead = float((config.get("windows") or {}).get("lead", SegmentConfig.lead))
+    return LoadedModel(str(name_or_path), path, model, config, tokenizer, frontend, dev, window, lead)
 
 
 @dataclass
@@ -133,7 +140,7 @@ class Transcriber:
 
     def __init__(self, model: LoadedModel | str = DEFAULT_MODEL, decode: DecodeOptions | None = None,
                  batch_size: int = 4, block_seconds: float = 60.0, device: str = "auto", modality: str = "auto",
-                 context: str = "still", face: str = "auto",
+                 context: str = "still", face: str = "auto", pauses: str = "sound",
                  **decode_overrides: Any):
         from lipread.data.augment import eval_crop
         from lipread.errors import UsageError
@@ -164,6 +171,11 @@ class Transcriber:
         if context not in ("still", "frames"):
             raise UsageError(f"unknown context {context!r}", fix="Use still or frames.")
         self.context = context
+        if pauses not in ("sound", "mouth", "lips-mouth"):
+            raise UsageError(f"unknown pauses {pauses!r}", fix="Use sound, mouth or lips-mouth.")
+        self.pauses = pauses
+        """Where a long file's pauses are found: ``sound`` (the sound when there is some, else the mouth's motion),
+        ``mouth`` (always the mouth's motion) or ``lips-mouth`` (the mouth's motion when only the lips are read)."""
         self.lookahead = 4 * self.loaded.window_seconds
         """Seconds read past a block's end, so that the utterance at its end is read whole, with its context."""
         self.times = StageTimes()
@@ -197,12 +209,13 @@ class Transcriber:
                                "Use --modality video (or auto) for a silent video.")
         return self.modality
 
-    @staticmethod
-    def segment_config(source: str) -> SegmentConfig:
+    def segment_config(self, source: str) -> SegmentConfig:
         """How a long file is cut into utterances: from the ``sound``, or, in a file without sound, the
         ``mouth``'s motion, which starts before the voice and pauses less clearly (runs joined across
-        longer gaps)."""
-        return SegmentConfig() if source == "sound" else SegmentConfig(bridge=0.3)
+        longer gaps). A window placed by the sound puts the model's ``window_lead`` share of its silence before
+        its utterance (:attr:`LoadedModel.window_lead`); one placed by the mouth, whose motion starts before
+        the voice, 0.25 (the LipNet, 0.35 by the sound, read the dev recordings without sound better so)."""
+        return SegmentConfig(lead=self.loaded.window_lead) if source == "sound" else SegmentConfig(bridge=0.3)
 
     def _queue(self, win: Window, mouth: np.ndarray, features: np.ndarray | None, modality: str) -> None:
         """Add one window to the batch being gathered; a full batch (or a change of modality) is read."""
@@ -233,8 +246,9 @@ class Transcriber:
         self._sound = sound  # known from the probe: the front end does not open the file to ask again
         # landmarks on every other frame where the sound finds the pauses; a silent file's pauses come from the
         # mouth's motion, which needs every frame
-        self.frontend.config.landmark_every = LANDMARK_EVERY if sound else 1
         modality = self.file_modality(path, sound)
+        by_mouth = self.pauses == "mouth" or (self.pauses == "lips-mouth" and modality == "video")
+        self.frontend.config.landmark_every = LANDMARK_EVERY if sound and not by_mouth else 1
         single = duration <= 0 or duration <= self.loaded.window_seconds * 1.2
         # the model's audio features: of the whole file when it is short, else of each window (see window_sound)
         self.frontend.config.audio = modality != "video" and single
@@ -380,6 +394,8 @@ class Transcriber:
             self.times.add("frontend", t0)
             # the pauses of the sound (also when only the lips are read), else of the mouth's motion
             source = "sound" if energy is not None and (result is None or not silent) else "mouth"
+            if result is not None and (self.pauses == "mouth" or (self.pauses == "lips-mouth" and read == "video")):
+                source = "mouth"
             if source == "sound":
                 activity = energy
                 threshold = adaptive_threshold(activity, min_range=10.0)

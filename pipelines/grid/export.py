@@ -36,6 +36,9 @@ def main() -> None:
     ap.add_argument("--word-score", type=float, default=0.0)
     ap.add_argument("--flip-average", action="store_true",
                     help="store test-time flip averaging (posteriors of the clip and its mirror image) with the decoder")
+    ap.add_argument("--window-lead", type=float, default=None,
+                    help="the share of a long file's window silence placed before its utterance (stored as "
+                         "windows.lead; default 0.25): choose it on the dev recordings of benchmarks/long_video.py")
     ap.add_argument("--card", default=None, help="a model card (markdown) to copy in as README.md")
     ap.add_argument("--cache", default=None, help="a prepared cache to evaluate the exported model on")
     ap.add_argument("--split", default="val")
@@ -51,6 +54,8 @@ def main() -> None:
     if a.flip_average:
         decoder["flip_average"] = True
     keep["decoder"] = decoder
+    if a.window_lead is not None:
+        keep["windows"] = {"lead": a.window_lead}
     keep["source_checkpoint"] = str(a.checkpoint)
     card = Path(a.card).read_text() if a.card else None
     save_model(out, model, keep, dtype=torch.float16)
