@@ -670,8 +670,10 @@ def save(out: Path, results: list[dict], index: dict) -> None:
 
 def _merge(out: Path, results: list[dict], index: dict) -> None:
     data = json.loads(out.read_text()) if out.exists() else {}
-    key = lambda r: (r["condition"], r["model"], r["set"], r.get("context", "still"), r.get("pauses", "sound"),
-                     r.get("window_lead"))  # noqa: E731
+    def key(r):
+        return (r["condition"], r["model"], r["set"], r.get("context", "still"), r.get("pauses", "sound"),
+                r.get("window_lead"))
+
     new = {key(r) for r in results}
     kept = [r for r in data.get("results", []) if key(r) not in new]
     order = list(CONDITIONS)

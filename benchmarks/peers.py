@@ -49,9 +49,9 @@ GRID = REPO.parent / "shared" / "data" / "grid"
 def grid_val_log_probs(grid: Path, limit: int) -> tuple[list[np.ndarray], list[str], dict]:
     """(T, V) log-probs of lipnet-grid-s1 on the held-out GRID clips, their references, timing notes."""
     from lipread.data import read_corpus
+    from lipread.frontend import FrontEnd, FrontEndConfig
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
-    from lipread.frontend import FrontEnd, FrontEndConfig
 
     entries = [e for e in read_corpus("grid", grid, val_fraction=0.1, seed=0) if e.split == "val"]
     entries = sorted(entries, key=lambda e: e.record.id)[:limit]

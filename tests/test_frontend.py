@@ -10,9 +10,9 @@ import pytest
 from lipread.errors import ConfigError, MediaError, NoAudioError, NoFaceError
 from lipread.face.align import apply
 from lipread.face.geometry import face_geometry
+from lipread.frontend import FrontEnd, FrontEndConfig, process_video
 from lipread.io.video import read_video
 from lipread.io.writer import write_audio, write_video
-from lipread.frontend import FrontEnd, FrontEndConfig, process_video
 
 # Jitter bound, measured on 20 GRID clips spread over the corpus (every 45th): the crop centre, mapped
 # back to the source frame, moves at most 0.65 px between frames (mean 0.11 px), while the raw mouth

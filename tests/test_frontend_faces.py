@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from lipread.cli.main import main
+from lipread.frontend import FrontEnd, FrontEndConfig
 from lipread.io.audio import read_audio
 from lipread.io.video import read_video
 from lipread.models.zoo import list_zoo
-from lipread.frontend import FrontEnd, FrontEndConfig
 
 N_FRAMES = 50
 

@@ -129,9 +129,9 @@ def evaluate(
     from lipread.errors import UsageError
     from lipread.models.checkpoint import load_model
     from lipread.models.zoo import resolve_model
+    from lipread.progress import progress_bar
     from lipread.readers import reader_for
     from lipread.readers.options import resolve_decode_options
-    from lipread.progress import progress_bar
     from lipread.text import Tokenizer
 
     if int(batch_size) < 1:

@@ -69,8 +69,8 @@ class LoadedModel:
     """The share of a window's silence placed before its utterance when the sound finds the pauses
     (:class:`SegmentConfig`), chosen per model on
     the dev recordings of ``benchmarks/long_video.py`` and stored in its config (``windows.lead``): a model
-    trained with random time shifts (the default WLAS) reads best at 0.25, the LipNet (trained on clips as cut)
-    at GRID's own 0.35."""
+    trained with random time shifts (the default zoo model) reads best at 0.25, one trained on clips as cut (the
+    zoo's lips-only model) at GRID's own 0.35."""
 
     def decode_options(self, **overrides: Any) -> DecodeOptions:
         """The decoder settings stored with the model (:func:`stored_decoder`), then ``overrides``
@@ -92,9 +92,9 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     """
     from lipread.config import build_config
     from lipread.device import resolve_device
+    from lipread.frontend import FrontEndConfig
     from lipread.models.checkpoint import load_model as load_checkpoint
     from lipread.models.zoo import resolve_model
-    from lipread.frontend import FrontEndConfig
     from lipread.text import Tokenizer
 
     dev = resolve_device(device)
@@ -214,7 +214,8 @@ class Transcriber:
         ``mouth``'s motion, which starts before the voice and pauses less clearly (runs joined across
         longer gaps). A window placed by the sound puts the model's ``window_lead`` share of its silence before
         its utterance (:attr:`LoadedModel.window_lead`); one placed by the mouth, whose motion starts before
-        the voice, 0.25 (the LipNet, 0.35 by the sound, read the dev recordings without sound better so)."""
+        the voice, 0.25 (the zoo's lips-only model, 0.35 by the sound, read the dev recordings without sound
+        better so)."""
         return SegmentConfig(lead=self.loaded.window_lead) if source == "sound" else SegmentConfig(bridge=0.3)
 
     def _queue(self, win: Window, mouth: np.ndarray, features: np.ndarray | None, modality: str) -> None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from lipread.readers.options import DecodeOptions
 from lipread.registry import Registry
 from lipread.types import VIDEO_FPS, Hypothesis
+
+if TYPE_CHECKING:  # annotations only: torch is imported where it runs
+    import torch
 
 READERS: Registry[type[Reader]] = Registry("model family")
 

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from lipread.data.corpora.grid import DOMAIN_DESCRIPTION
 from lipread.models.checkpoint import load_model, save_model
 from lipread.pipelines.domain import record_domain

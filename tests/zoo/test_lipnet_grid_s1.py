@@ -42,8 +42,8 @@ def test_zoo_folder_is_complete_and_small():
 def test_evaluate_reproduces_the_recorded_wer(grid_dir, tmp_path):
     from lipread.data import read_corpus
     from lipread.data.prepare import prepare
-    from lipread.pipelines.evaluate import evaluate
     from lipread.frontend import FrontEndConfig
+    from lipread.pipelines.evaluate import evaluate
     from lipread.pipelines.transcribe import load_model
 
     loaded = load_model(DEFAULT_MODEL)
