@@ -38,8 +38,7 @@ class Reader:
     """
 
     family: ClassVar[str] = ""
-    options_only: ClassVar[dict[str, str]] = {}
-    """Options this family does not take (field -> flag), each a UsageError when set."""
+    """The ``objective`` of the models this reader reads (its key in :data:`READERS`)."""
 
     def __init__(self, model, tokenizer, options: DecodeOptions | None = None, stored: dict | None = None):
         self.model = model
