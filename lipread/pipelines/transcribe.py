@@ -209,6 +209,11 @@ class Transcriber:
                                "Use --modality video (or auto) for a silent video.")
         return self.modality
 
+    def _pauses_by_mouth(self, modality: str) -> bool:
+        """Whether a long file read in ``modality`` has its pauses found in the mouth's motion even with sound
+        (``pauses``: ``mouth``, or ``lips-mouth`` when only the lips are read)."""
+        return self.pauses == "mouth" or (self.pauses == "lips-mouth" and modality == "video")
+
     def segment_config(self, source: str) -> SegmentConfig:
         """How a long file is cut into utterances: from the ``sound``, or, in a file without sound, the
         ``mouth``'s motion, which starts before the voice and pauses less clearly (runs joined across
@@ -248,8 +253,7 @@ class Transcriber:
         # landmarks on every other frame where the sound finds the pauses; a silent file's pauses come from the
         # mouth's motion, which needs every frame
         modality = self.file_modality(path, sound)
-        by_mouth = self.pauses == "mouth" or (self.pauses == "lips-mouth" and modality == "video")
-        self.frontend.config.landmark_every = LANDMARK_EVERY if sound and not by_mouth else 1
+        self.frontend.config.landmark_every = LANDMARK_EVERY if sound and not self._pauses_by_mouth(modality) else 1
         single = duration <= 0 or duration <= self.loaded.window_seconds * 1.2
         # the model's audio features: of the whole file when it is short, else of each window (see window_sound)
         self.frontend.config.audio = modality != "video" and single
@@ -395,7 +399,7 @@ class Transcriber:
             self.times.add("frontend", t0)
             # the pauses of the sound (also when only the lips are read), else of the mouth's motion
             source = "sound" if energy is not None and (result is None or not silent) else "mouth"
-            if result is not None and (self.pauses == "mouth" or (self.pauses == "lips-mouth" and read == "video")):
+            if result is not None and self._pauses_by_mouth(read):
                 source = "mouth"
             if source == "sound":
                 activity = energy

@@ -61,8 +61,6 @@ def attention_hypothesis(result, tokenizer, align_log_probs=None, frame_shift: f
 class AttentionReader(Reader):
     """Reads with an attention encoder-decoder (WLAS) in the modality asked."""
 
-    family = "attention"
-
     @classmethod
     def check_options(cls, options: DecodeOptions) -> None:
         """The attention decoder takes no CTC-only settings (LM, lexicon)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,18 +34,15 @@ class Reader:
     """Reads batches of clips with one model of its family (see the module's docstring).
 
     ``model``: the network (eval mode); ``tokenizer``; ``options``: :class:`DecodeOptions` (checked here);
-    ``stored``: the checkpoint's stored decoder settings (LM and lexicon files) for options that leave them out.
+    ``stored``: the checkpoint's stored decoder settings (LM and lexicon files) for options that leave them out
+    (a family that builds a decoder from them takes them in its own ``__init__``).
     """
-
-    family: ClassVar[str] = ""
-    """The ``objective`` of the models this reader reads (its key in :data:`READERS`)."""
 
     def __init__(self, model, tokenizer, options: DecodeOptions | None = None, stored: dict | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.options = options or DecodeOptions()
         self.check_options(self.options)
-        self.stored = stored
 
     # -- what the family takes and reads --------------------------------------------------------------
     @classmethod

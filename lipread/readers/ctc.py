@@ -47,8 +47,6 @@ def decode_outputs(outputs, decoder, tokenizer, time_offset: float | Sequence[fl
 class CTCReader(Reader):
     """Reads with a CTC model: its posteriors (the lips' own reading, too) decoded by the options' decoder."""
 
-    family = "ctc"
-
     def __init__(self, model, tokenizer, options: DecodeOptions | None = None, stored: dict | None = None):
         super().__init__(model, tokenizer, options, stored)
         self.decoder = self.options.build(tokenizer, stored)

@@ -361,9 +361,10 @@ class Trainer:
         for batch in self.data.val_batches():
             batch = batch.to(self.device)
             with self.autocast():
-                losses.append(self._validation_loss(batch))
-                for m in modalities:
-                    hyps[m] += [nbest[0].text if nbest else "" for nbest in reader.read_batch(batch, m).nbests]
+                readings = {m: reader.read_batch(batch, m) for m in modalities}
+                losses.append(self._validation_loss(batch, readings["video"]))
+                for m, reading in readings.items():
+                    hyps[m] += [nbest[0].text if nbest else "" for nbest in reading.nbests]
             refs.extend(batch.texts)
             ids.extend(batch.ids)
         metrics: dict[str, Any] = {"step": self.step}
@@ -377,13 +378,14 @@ class Trainer:
         metrics.update(val_loss=float(np.mean(losses)) if losses else float("nan"), val_clips=len(refs))
         return self._finish_validation(metrics)
 
-    def _validation_loss(self, batch) -> float:
-        """The training objective on a validation batch (the attention loss, or the CTC loss)."""
+    def _validation_loss(self, batch, lips_reading) -> float:
+        """The training objective on a validation batch: the attention loss, or the CTC loss of the posteriors
+        the reader already computed for the lips (``lips_reading.lips``: a CTC model's own outputs)."""
         if self.attention:
             return float(self.model(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
                                     batch.targets, batch.target_lengths)["att"])
-        log_probs, out_lengths = self.model(batch.video, batch.video_lengths)
-        return float(ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths))
+        log_probs, out_lengths = lips_reading.lips
+        return float(ctc_loss(log_probs, out_lengths, batch.targets.cpu(), batch.target_lengths.cpu()))
 
     def _finish_validation(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """Log the validation metrics and keep the model as ``best/`` when its ``val_wer`` is the lowest yet."""
