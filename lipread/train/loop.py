@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from contextlib import nullcontext
@@ -94,6 +95,22 @@ def check_run_folder(out: Path, resume: bool) -> None:
     ensure_output_dir(out, "-o")
 
 
+def restart_before_first_checkpoint(out: Path) -> bool:
+    """``--resume`` into a run that stopped before it saved its first checkpoint: nothing can be resumed, so the
+    run starts again from step 0 (its metrics so far are set aside as ``metrics.jsonl.before-restart``, so
+    that the new run's are not mixed with them). True when that is the case; False when there is a checkpoint
+    to resume, or no run at all (the caller's "nothing to resume" error)."""
+    set_aside = out / "metrics.jsonl.before-restart"
+    if list_checkpoints(out / "checkpoints") or not any((out / n).exists() for n in (*RUN_FILES, set_aside.name)):
+        return False
+    metrics = out / "metrics.jsonl"
+    if metrics.exists() and os.environ.get("RANK", "0") == "0":  # one process of a distributed run moves it
+        metrics.replace(set_aside)
+    log.warning("%s: the run stopped before its first checkpoint, so there is nothing to resume; starting it "
+                "again from step 0 (its earlier metrics are in metrics.jsonl.before-restart)", out)
+    return True
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, resume: bool = False):
         from lipread.device import resolve_device as check_device
@@ -103,6 +120,8 @@ class Trainer:
         check_device(cfg.device)  # a clear error for a device this machine does not have
         # auto_resume is the restart of this same run (torchrun --max-restarts): its folder is expected
         check_run_folder(Path(cfg.out_dir), resume or cfg.auto_resume)
+        if resume and restart_before_first_checkpoint(Path(cfg.out_dir)):
+            resume = False
         self.cfg = cfg
         self.dist: DistInfo = init_distributed(cfg.device)
         self.device = resolve_device(cfg.device, self.dist)

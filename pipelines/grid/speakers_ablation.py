@@ -53,7 +53,7 @@ def train(variant: str, cache: str, runs: Path, steps: int, init: Path) -> tuple
     out = run_folder(runs, variant)
     args = ["lipread", "train", RECIPE, f"data.cache={cache}", "-o", str(out), f"max_steps={steps}",
             f"init_from={init}", *VARIANTS[variant]]
-    if list((out / "checkpoints").glob("step_*")):
+    if (out / "config.yaml").exists():  # a run started there: continue it (from step 0 if it saved nothing yet)
         args.append("--resume")
     print(" ".join(args), flush=True)
     subprocess.run([sys.executable, "-m", "lipread", *args[1:]], check=True)

@@ -112,6 +112,24 @@ def test_resume_without_checkpoint_and_bad_key_are_clear_errors(grid_cache, tmp_
         Trainer(load_train_config(str(RECIPE), [f"out_dir={tmp_path / 'y'}"]))
 
 
+def test_resume_of_a_run_stopped_before_its_first_checkpoint_starts_it_again(grid_cache, tmp_path):
+    """A run killed before it saved anything can be neither started afresh (its folder holds a run) nor resumed
+    (no checkpoint): --resume starts it again from step 0, setting its old metrics aside."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("max_steps: 1\n")
+    (out / "metrics.jsonl").write_text('{"step": 1, "loss": 9.0}\n')
+    proc = subprocess.run(train_cmd(grid_cache, out, "max_steps=1", "ckpt_every=1") + ["--resume"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to resume; starting it again from step 0" in proc.stderr
+    assert (out / "metrics.jsonl.before-restart").read_text() == '{"step": 1, "loss": 9.0}\n'
+    steps = [json.loads(x)["step"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps and steps[0] == 1 and 9.0 not in [json.loads(x).get("loss") for x in
+                                                   (out / "metrics.jsonl").read_text().splitlines()]
+    assert list((out / "checkpoints").glob("step_*"))
+
+
 def test_corrupt_checkpoint_is_a_clear_error(grid_cache, tmp_path):
     out = tmp_path / "run"
     subprocess.run(train_cmd(grid_cache, out, "max_steps=1", "ckpt_every=1"), check=True, capture_output=True,
