@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -77,6 +78,10 @@ _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "tru
                dict: "a mapping", list: "a list", tuple: "a list"}
 
 
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+"""A decimal number as people write one (``1e-4``, ``2E3``, ``.5``); not ``nan``/``inf`` or other words."""
+
+
 def _check_value(key: str, tp: Any, value: Any, meta: Any) -> Any:
     """``value`` converted to ``tp`` (int -> float, list -> tuple) and checked against ``meta``'s range,
     or a :class:`ConfigError` naming ``key``, the expected type and the value."""
@@ -97,6 +102,8 @@ def _check_value(key: str, tp: Any, value: Any, meta: Any) -> Any:
     elif tp is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif tp is float:
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads `1e-4` (no dot) as a string: `optim.lr=1e-4` is a number
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
     elif tp is str:

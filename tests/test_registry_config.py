@@ -65,3 +65,13 @@ def test_load_yaml_errors(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("a: 1\nb: {c: 2}\n")
     assert load_yaml(good) == {"a": 1, "b": {"c": 2}}
+
+
+def test_numbers_in_exponent_form_are_numbers():
+    # YAML 1.1 reads 1e-4 (no dot) as a string; a float key takes it as the number it is, a word stays an error
+    from lipread.train.config import load_train_config
+
+    cfg = load_train_config(None, ["optim.lr=1e-4", "optim.weight_decay=2E-2"])
+    assert cfg.optim.lr == 1e-4 and cfg.optim.weight_decay == 0.02
+    with pytest.raises(ConfigError, match="optim.lr must be a number"):
+        load_train_config(None, ["optim.lr=fast"])
