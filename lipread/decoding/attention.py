@@ -176,7 +176,12 @@ class CTCPrefixScorer:
 
     def extend(self, state):
         """-> (psi (N, C): prefix log-prob after each symbol c (column 0, blank, is -inf), psi_end (N,): the
-        log-prob that the prefix is the whole transcript, (r_nb, r_b) (T, N, C) of every extension)."""
+        log-prob that the prefix is the whole transcript, what :meth:`select` needs to make the states of the
+        extensions chosen).
+
+        ``psi`` needs no recursion over the frames (the probability that ``c`` is first emitted at frame t,
+        summed over t); the states of an extension do (:func:`_linear_scan`), so they are made in
+        :meth:`select`, for the few extensions the beam keeps rather than for every row and symbol."""
         r_nb, r_b, last, _ = state
         t_max, n = r_b.shape
         c = self.symbols
@@ -190,19 +195,20 @@ class CTCPrefixScorer:
         empty = (last < 0) & (r_nb[0] == NEG_INF)
         if empty.any():  # the first symbol may be emitted at frame 0
             start[empty] = x[0, empty]
-        new_nb = _linear_scan(start, phi[:-1], x[1:])
-        new_b = _linear_scan(torch.full((n, c), NEG_INF), new_nb[:-1], x[1:, :, self.blank, None].expand(-1, n, c))
-        psi = torch.logsumexp(torch.cat([new_nb[:1], phi[:-1] + x[1:]], 0), 0)  # (N, C)
+        psi = torch.logsumexp(torch.cat([start[None], phi[:-1] + x[1:]], 0), 0)  # (N, C)
         psi[:, self.blank] = NEG_INF
         psi_end = torch.logaddexp(r_nb[-1], r_b[-1])
-        return psi, psi_end, (new_nb, new_b)
+        return psi, psi_end, (phi, start)
 
-    @staticmethod
-    def select(extended, rows: torch.Tensor, symbols: torch.Tensor, psi: torch.Tensor):
-        """The states of the chosen extensions: row ``rows[j]`` extended by ``symbols[j]``."""
-        new_nb, new_b = extended
-        return new_nb[:, rows, symbols], new_b[:, rows, symbols], symbols.clone(), psi
-
+    def select(self, extended, rows: torch.Tensor, symbols: torch.Tensor, psi: torch.Tensor):
+        """The states of the chosen extensions: row ``rows[j]`` extended by ``symbols[j]`` (S of them)."""
+        phi, start = extended
+        x = self.x
+        pick = (slice(None), rows, symbols)
+        new_nb = _linear_scan(start[rows, symbols][:, None], phi[pick][:-1, :, None], x[pick][1:, :, None])
+        blank = x[1:, rows, self.blank][:, :, None]
+        new_b = _linear_scan(torch.full_like(new_nb[0], NEG_INF), new_nb[:-1], blank)
+        return new_nb[..., 0], new_b[..., 0], symbols.clone(), psi
 
 _FLOOR = -1e5
 """Per-frame log-probabilities below this (an impossible frame, -inf) are treated as this in
