@@ -27,7 +27,6 @@ from lipread.config import config_to_dict
 from lipread.errors import CheckpointError, ConfigError
 from lipread.models import create_model
 from lipread.models.checkpoint import save_model
-from lipread.models.ctc import ctc_loss
 from lipread.progress import progress_bar
 from lipread.text import Tokenizer
 from lipread.train import data as train_data
@@ -40,6 +39,7 @@ from lipread.train.distributed import (
     init_distributed,
     resolve_device,
 )
+from lipread.train.objectives import objective_for
 from lipread.train.state import (
     list_checkpoints,
     load_training_checkpoint,
@@ -57,17 +57,6 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
         return o.lr * (step + 1) / o.warmup_steps
     progress = min(1.0, (step - o.warmup_steps) / max(1, cfg.max_steps - o.warmup_steps))
     return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def align_loss(align_log_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Frame-level cross-entropy of an align head: (B, T', V) log-probs against (B, T) targets, -100 ignored.
-    The head must keep the clip's frame rate (T' = T)."""
-    if labels is None:
-        raise ConfigError("align_weight > 0 but the batch has no frame labels")
-    if align_log_probs.shape[1] != labels.shape[1]:
-        raise ConfigError(f"the align head gives {align_log_probs.shape[1]} frames for {labels.shape[1]} input "
-                          "frames", fix="Use a model that keeps the frame rate, or align_weight=0.")
-    return torch.nn.functional.nll_loss(align_log_probs.float().transpose(1, 2), labels, ignore_index=-100)
 
 
 def seed_everything(seed: int) -> None:
@@ -140,14 +129,9 @@ class Trainer:
         self.model = create_model(cfg.model.name, **args).to(self.device)  # records lipread_spec for checkpoints
         if cfg.channels_last:  # only the 5-D weights (Conv3d) change order; checkpoints are saved contiguous
             self.model = self.model.to(memory_format=torch.channels_last_3d)
-        self.attention = getattr(self.model, "objective", "ctc") == "attention"
-        if self.attention and not self.data.train_set.has_audio and getattr(self.model, "has_listen", False):
-            raise ConfigError("the model has a Listen (audio) encoder, but the cache has no audio features",
-                              fix=f"Prepare {cfg.data.cache} again with `lipread prepare ... --audio`.")
-        if cfg.align_weight > 0 and not getattr(self.model, "has_align_head", False):
-            raise ConfigError(f"align_weight={cfg.align_weight} needs a model with an align head",
-                              fix="Set model.args.align_head=true (LipNet models), or align_weight=0.")
-        self.teacher = self._teacher() if cfg.distill.weight > 0 else None
+        # the family's loss (lipread.train.objectives), checked against the run's settings
+        self.objective = objective_for(cfg, self.model, self.data.train_set.has_audio)
+        self.teacher = self.objective.teacher = self._teacher() if cfg.distill.weight > 0 else None
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         o = cfg.optim
@@ -205,12 +189,6 @@ class Trainer:
         d = self.cfg.distill
         if not d.teacher:
             raise ConfigError("distill.weight > 0 but no distill.teacher", fix="Name a WLAS checkpoint or zoo model.")
-        if self.attention:
-            raise ConfigError("distillation teaches CTC lip readers; this model decodes with attention",
-                              fix="Set distill.weight=0, or train a LipNet model.")
-        if d.head == "align" and not getattr(self.model, "has_align_head", False):
-            raise ConfigError("distill.head=align needs a student with an align head",
-                              fix="Set model.args.align_head=true, or distill.head=ctc.")
         train_set = self.data.train_set
         if not train_set.has_audio:
             raise ConfigError("distillation needs the sound of the training clips, but the cache has no audio",
@@ -278,31 +256,7 @@ class Trainer:
                 batch.video = batch.video.contiguous(memory_format=torch.channels_last_3d)
             sync = nullcontext() if (i == len(batches) - 1 or not self.dist.enabled) else self.ddp.no_sync()
             with sync:
-                if self.attention:
-                    with self.autocast():
-                        parts = self.ddp(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
-                                         batch.targets, batch.target_lengths, batch.frame_labels,
-                                         align_weight=self.cfg.align_weight, progress=self.step / self.cfg.max_steps)
-                    loss = parts["loss"] / len(batches)
-                    (self.scaler.scale(loss) if self.scaler else loss).backward()
-                    total += float(loss.detach())
-                    continue
-                want_align = self.cfg.align_weight > 0 or (self.teacher is not None and self.cfg.distill.head == "align")
-                with self.autocast():
-                    if want_align:
-                        log_probs, out_lengths, align = self.ddp(batch.video, batch.video_lengths, return_align=True)
-                    else:
-                        log_probs, out_lengths = self.ddp(batch.video, batch.video_lengths)
-                loss = ctc_loss(log_probs, out_lengths, batch.targets, batch.target_lengths)
-                if self.cfg.align_weight > 0:
-                    loss = loss + self.cfg.align_weight * align_loss(align, batch.frame_labels)
-                if self.teacher is not None:
-                    from lipread.train.distill import distill_loss
-
-                    target, target_lengths = self.teacher(batch.audio, batch.audio_lengths)
-                    student = align if self.cfg.distill.head == "align" else log_probs
-                    loss = loss + self.cfg.distill.weight * distill_loss(student, out_lengths, target, target_lengths,
-                                                                         self.cfg.distill.temperature)
+                loss = self.objective.loss(self.ddp, batch, self.step / self.cfg.max_steps, self.autocast)
                 loss = loss / len(batches)
                 (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += float(loss.detach())
@@ -398,13 +352,9 @@ class Trainer:
         return self._finish_validation(metrics)
 
     def _validation_loss(self, batch, lips_reading) -> float:
-        """The training objective on a validation batch: the attention loss, or the CTC loss of the posteriors
-        the reader already computed for the lips (``lips_reading.lips``: a CTC model's own outputs)."""
-        if self.attention:
-            return float(self.model(batch.video, batch.video_lengths, batch.audio, batch.audio_lengths,
-                                    batch.targets, batch.target_lengths)["att"])
-        log_probs, out_lengths = lips_reading.lips
-        return float(ctc_loss(log_probs, out_lengths, batch.targets.cpu(), batch.target_lengths.cpu()))
+        """The training objective on a validation batch (:meth:`Objective.validation_loss`; a CTC model's from the
+        posteriors the reader already computed for the lips, ``lips_reading.lips``)."""
+        return self.objective.validation_loss(batch, lips_reading.lips)
 
     def _finish_validation(self, metrics: dict[str, Any]) -> dict[str, Any]:
         """Log the validation metrics and keep the model as ``best/`` when its ``val_wer`` is the lowest yet."""

@@ -219,7 +219,7 @@ def test_tiny_lipnet_overfits_real_grid_clips(grid_dir, grid_clips):
 
 
 def test_align_head_shapes_and_gradients():
-    from lipread.train.loop import align_loss
+    from lipread.train.objectives import align_loss
 
     model = create_model("lipnet_tiny", align_head=True).train()
     assert model.has_align_head and not create_model("lipnet_tiny").has_align_head
