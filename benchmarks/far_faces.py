@@ -98,7 +98,11 @@ class Patches:
         elif v.startswith("smooth_"):
             self._set(self.tr.frontend.config, "smooth_radius", int(v.split("_")[1]))
         elif v == "cubic_crops":
-            self._set(frontend, "warp_crops", _cubic_warp)
+            import functools
+
+            import cv2
+
+            self._set(frontend, "warp_crops", functools.partial(frontend.warp_crops, interpolation=cv2.INTER_CUBIC))
         elif v == "mesh_from_full_size":
             current = self.current
 
@@ -124,21 +128,6 @@ class Patches:
         for obj, name, value in reversed(self.undo):
             setattr(obj, name, value)
         self.undo.clear()
-
-
-def _cubic_warp(frames, transforms, size, gray=False, out=None):
-    import cv2
-
-    w, h = size
-    if out is None:
-        out = np.empty((len(frames), h, w, 1 if gray else 3), dtype=np.uint8)
-    for i, (frame, m) in enumerate(zip(frames, transforms)):
-        crop = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        if gray:
-            out[i, :, :, 0] = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-        else:
-            out[i] = crop
-    return out
 
 
 def _zoom_views(encode_video, zooms=(0.94, 1.06)):

@@ -71,16 +71,18 @@ def crop_transforms(landmarks: np.ndarray, geometry: FaceGeometry, preset: CropP
 
 
 def warp_crops(frames: np.ndarray, transforms: np.ndarray, size: tuple[int, int], gray: bool = False,
-               out: np.ndarray | None = None) -> np.ndarray:
-    """Cut crops: ``frames`` (T, H, W, 3) uint8 RGB, ``transforms`` (T, 2, 3) -> (T, h, w, C) uint8, C = 1 if gray."""
+               out: np.ndarray | None = None, interpolation: int | None = None) -> np.ndarray:
+    """Cut crops: ``frames`` (T, H, W, 3) uint8 RGB, ``transforms`` (T, 2, 3) -> (T, h, w, C) uint8, C = 1 if gray.
+    ``interpolation``: an OpenCV flag (default bilinear, what corpora are prepared with)."""
     import cv2
 
     w, h = size
     c = 1 if gray else 3
+    flags = cv2.INTER_LINEAR if interpolation is None else interpolation
     if out is None:
         out = np.empty((len(frames), h, w, c), dtype=np.uint8)
     for i, (frame, m) in enumerate(zip(frames, transforms)):
-        crop = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        crop = cv2.warpAffine(frame, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         if gray:
             out[i, :, :, 0] = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         else:
