@@ -210,6 +210,7 @@ class CTCPrefixScorer:
         new_b = _linear_scan(torch.full_like(new_nb[0], NEG_INF), new_nb[:-1], blank)
         return new_nb[..., 0], new_b[..., 0], symbols.clone(), psi
 
+
 _FLOOR = -1e5
 """Per-frame log-probabilities below this (an impossible frame, -inf) are treated as this in
 :func:`_linear_scan`, and results below :data:`_IMPOSSIBLE` come back as -inf: a real path's frames are
