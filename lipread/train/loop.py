@@ -131,7 +131,7 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last_3d)
         # the family's loss (lipread.train.objectives), checked against the run's settings
         self.objective = objective_for(cfg, self.model, self.data.train_set.has_audio)
-        self.teacher = self.objective.teacher = self._teacher() if cfg.distill.weight > 0 else None
+        self.objective.teacher = self._teacher() if cfg.distill.weight > 0 else None
         decay = [p for n, p in self.model.named_parameters() if p.ndim > 1]
         no_decay = [p for n, p in self.model.named_parameters() if p.ndim <= 1]
         o = cfg.optim

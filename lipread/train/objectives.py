@@ -44,11 +44,9 @@ class Objective:
     """The loss of one model family. ``cfg`` is the run's :class:`~lipread.train.config.TrainConfig`, ``model``
     the (unwrapped) model, ``has_audio`` whether the training cache has audio features."""
 
-    family = "base"
-
     def __init__(self, cfg, model: torch.nn.Module, has_audio: bool):
         self.cfg, self.model, self.has_audio = cfg, model, has_audio
-        self.teacher = None  # set by the trainer when the run distils (see :meth:`check`)
+        self.teacher = None  # the audio teacher (lipread.train.distill), set by the trainer when the run distils
 
     def check(self) -> None:
         """ConfigError for settings this family cannot train with."""
@@ -72,8 +70,6 @@ class Objective:
 @OBJECTIVES.register("ctc")
 class CTCObjective(Objective):
     """CTC (+ align head cross-entropy, + distillation from an audio teacher)."""
-
-    family = "ctc"
 
     def check(self) -> None:
         super().check()
@@ -111,8 +107,6 @@ class CTCObjective(Objective):
 @OBJECTIVES.register("attention")
 class AttentionObjective(Objective):
     """The attention model's own loss (attention cross-entropy, its CTC and align heads, weighted inside it)."""
-
-    family = "attention"
 
     def check(self) -> None:
         super().check()
