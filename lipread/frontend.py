@@ -18,7 +18,7 @@ import numpy as np
 from lipread.audio.features import AudioFeatureConfig, compute_features, fit_samples
 from lipread.errors import ConfigError, NoFaceError
 from lipread.face.align import crop_transforms, warp_crops
-from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, create_backend
+from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, SplitBackend, create_backend, landmark_workers
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
 from lipread.face.size import check_face_size, needed_width
@@ -69,6 +69,10 @@ class FrontEndConfig:
     """Landmarks are found on every this-many-th frame (and on each decoded chunk's last), the frames between
     interpolated (:func:`detect_every`): 2 halves the landmark model's time; the crops, smoothed over
     ±``smooth_radius`` frames, barely move. 1: every frame (what corpora are prepared with)."""
+    landmark_workers: int = 1
+    """mediapipe trackers reading a video's frames at once, in turn (:class:`~lipread.face.backends.SplitBackend`):
+    1 (what corpora are prepared with), 2, or 0 for two where the process may use two cores. Two halve the
+    landmarks' time on two cores; each tracker then follows every other frame."""
 
     def __post_init__(self):
         self.face = check_face_option(self.face)
@@ -76,6 +80,8 @@ class FrontEndConfig:
             self.audio_features = AudioFeatureConfig(**self.audio_features)
         if self.preset not in PRESETS:
             raise ConfigError(f"unknown crop preset {self.preset!r}", fix=f"Use one of {', '.join(PRESETS)}.")
+        if self.landmark_workers not in (0, 1, 2):
+            raise ConfigError(f"landmark_workers must be 0 (auto), 1 or 2, not {self.landmark_workers!r}")
         if self.landmarks not in LANDMARK_BACKENDS:
             raise ConfigError(f"unknown landmark backend {self.landmarks!r}",
                               fix=f"Use one of {', '.join(LANDMARK_BACKENDS.list())}.")
@@ -131,9 +137,21 @@ class FrontEnd:
 
     @property
     def backend(self) -> LandmarkBackend:
+        """The landmark backend; two mediapipe trackers in turn when ``landmark_workers`` asks for two (made
+        again when the setting changes between files)."""
+        workers = landmark_workers(self.config.landmark_workers)
+        if self._backend is not None and (workers > 1) != isinstance(self._backend, SplitBackend):
+            if isinstance(self._backend, SplitBackend):
+                self._backend = self._backend.unsplit()
+            if workers > 1 and self._backend.name == "mediapipe":
+                self._backend = self._split(self._backend)
         if self._backend is None:
-            self._backend = create_backend(self.config.landmarks, max_faces=self.config.max_faces)
+            backend = create_backend(self.config.landmarks, max_faces=self.config.max_faces)
+            self._backend = self._split(backend) if workers > 1 and backend.name == "mediapipe" else backend
         return self._backend
+
+    def _split(self, backend: LandmarkBackend) -> SplitBackend:
+        return SplitBackend(backend, lambda: create_backend(backend.name, max_faces=self.config.max_faces))
 
     def _landmarks(self, path, start, end, backend: LandmarkBackend, report: DecodeReport, keep: bool,
                    progress=None):

@@ -129,3 +129,148 @@ def test_landmarks_every_other_frame_are_interpolated_between_the_frames_read():
     # between a face and none, takes the later frame's (none); every=1 reads every frame
     plain = Counting()
     assert len(detect_every(plain, video, 1, {})) == 10 and plain.seen == list(range(10))
+
+
+def test_two_trackers_take_frames_in_turn_across_chunks_and_videos():
+    """SplitBackend: frame i of a video goes to tracker (i % 2), counted across chunks (a chunk of odd length
+    moves the turn), the second runs in a worker thread, results come back in frame order; reset starts the
+    count again; an error in either tracker reaches the caller."""
+    import threading
+
+    from lipread.face.backends import SplitBackend
+
+    class Recording:
+        def __init__(self, name):
+            self.name, self.seen, self.threads, self.resets, self.closed = name, [], set(), 0, False
+
+        def reset(self):
+            self.resets += 1
+
+        def detect(self, frames):
+            self.threads.add(threading.current_thread().name)
+            values = [int(f[0, 0, 0]) for f in frames]
+            if 99 in values:
+                raise RuntimeError(f"{self.name} failed")
+            self.seen += values
+            return [[np.full((2, 2), v, np.float32)] for v in values]
+
+        def close(self):
+            self.closed = True
+
+    made = []
+
+    def make():
+        made.append(Recording("second"))
+        return made[-1]
+
+    first = Recording("first")
+    split = SplitBackend(first, make)
+    video = np.arange(12, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    out = split.detect(video[:5]) + split.detect(video[5:6]) + split.detect(video[6:])
+    assert [int(f[0][0, 0]) for f in out] == list(range(12))
+    assert first.seen == [0, 2, 4, 6, 8, 10] and made[0].seen == [1, 3, 5, 7, 9, 11]
+    assert threading.current_thread().name in first.threads
+    assert all(name.startswith("lipread-landmarks") for name in made[0].threads)
+    split.reset()
+    split.detect(video[:3])
+    assert first.seen[-2:] == [0, 2] and made[0].seen[-1] == 1 and first.resets == 1 and made[0].resets == 2
+    bad = video[:4].copy()
+    bad[3] = 99  # the worker's frame fails: the caller sees its error
+    with pytest.raises(RuntimeError, match="second failed"):
+        split.reset() or split.detect(bad)
+    assert split.name == "first" and len(made) == 1
+    split.close()
+    assert first.closed and made[0].closed
+
+
+def test_landmark_workers_setting_is_checked_and_switches_the_backend(monkeypatch):
+    from lipread.face import backends
+    from lipread.face.backends import SplitBackend, landmark_workers
+
+    with pytest.raises(ConfigError, match="landmark_workers"):
+        FrontEndConfig(landmark_workers=3)
+    assert landmark_workers(1) == 1 and landmark_workers(2) == 2
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0})
+    assert landmark_workers(0) == 1  # one core: one tracker
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert landmark_workers(0) == 2
+
+    class Fake:
+        name = "mediapipe"
+
+        def reset(self):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("lipread.frontend.create_backend", lambda name, **kw: Fake())
+    front = FrontEnd(FrontEndConfig(landmark_workers=0))
+    assert isinstance(front.backend, SplitBackend)
+    front.config.landmark_workers = 1
+    assert isinstance(front.backend, Fake)  # the same first tracker, alone again
+    front.config.landmark_workers = 2
+    assert isinstance(front.backend, SplitBackend) and front.backend is front.backend
+    front.close()
+
+
+@pytest.mark.grid
+def test_two_trackers_crop_grid_clips_as_one_does(grid_clips):
+    """Two mediapipe trackers taking alternate frames (what transcribe uses on two cores) cut the same crops as
+    one tracker within a fraction of a pixel: the mouth centre and width from both, 10 GRID clips, landmarks on every
+    other frame as files with sound are read."""
+    clips = grid_clips[:: max(1, len(grid_clips) // 10)][:10]
+    fronts = [FrontEnd(FrontEndConfig(landmark_every=2, landmark_workers=w)) for w in (1, 2)]
+    try:
+        for clip in clips:
+            one, two = (f.process(clip) for f in fronts)
+            assert one.valid.all() and two.valid.all(), clip
+            shift = np.linalg.norm(centre_track(one) - centre_track(two), axis=1)
+            assert shift.max() < 0.6, (clip, shift.max())  # measured: at most 0.25 px
+            scale = np.linalg.norm(one.transforms[:, :, 0], axis=1) / np.linalg.norm(two.transforms[:, :, 0], axis=1)
+            assert np.abs(scale - 1).max() < 0.015, (clip, scale)  # measured: at most 0.6%
+    finally:
+        for f in fronts:
+            f.close()
+
+
+def test_backends_started_ahead_are_handed_over_one_each(monkeypatch):
+    """prestart(copies=2) builds two backends in the background; create_backend takes them one at a time
+    (the second from another thread, as the second tracker is made, while it is still being built), then
+    builds new ones."""
+    import threading
+
+    from lipread.face import backends
+
+    built = []
+
+    class Probe(backends.LandmarkBackend):
+        name = "probe-backend"
+
+        def __init__(self, **options):
+            built.append(self)
+
+        def detect(self, frames):
+            return [[] for _ in frames]
+
+    gate = threading.Event()  # the first is asked for while it is still being built (as in a real start)
+
+    class Slow(Probe):
+        def __init__(self, **options):
+            if not built:
+                gate.wait(5)
+            super().__init__(**options)
+
+    monkeypatch.setitem(backends.LANDMARK_BACKENDS._items, "probe-backend", Slow)
+    backends.prestart("probe-backend", copies=2, warm_up=False, max_faces=2)
+    threading.Timer(0.2, gate.set).start()
+    got = [backends.create_backend("probe-backend", max_faces=2)]
+    second = threading.Thread(target=lambda: got.append(backends.create_backend("probe-backend", max_faces=2)),
+                              daemon=True)
+    second.start()
+    second.join(5)
+    assert not second.is_alive(), "the second backend started ahead was never handed over"
+    assert len(got) == 2 and got[0] is not got[1] and set(map(id, got)) == set(map(id, built))
+    assert ("probe-backend", (("max_faces", 2),)) not in backends._STARTED
+    third = backends.create_backend("probe-backend", max_faces=2)
+    assert third is built[-1] and len(built) == 3

@@ -71,9 +71,10 @@ def command(videos, model, formats, output_dir, decoder, beam_size, lm, lexicon,
     check_unique_stems(videos, output_dir)
     ensure_output_dir(output_dir, "-o")
 
-    from lipread.face.backends import prestart
+    from lipread.face.backends import landmark_workers, prestart
 
-    prestart("mediapipe", max_faces=4)  # the landmark model starts while torch imports and the model loads
+    # the landmark model starts while torch imports and the model loads: as many trackers as will read a file
+    prestart("mediapipe", copies=landmark_workers(0), max_faces=4)
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 

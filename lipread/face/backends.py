@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 import types
 
 import numpy as np
@@ -291,46 +292,124 @@ class OpenCVBackend(LandmarkBackend):
             np.float32)
 
 
-_STARTED: dict[tuple, tuple] = {}
-"""Backends being started ahead (:func:`prestart`): (name, options) -> (thread, result list)."""
+class SplitBackend(LandmarkBackend):
+    """Two instances of one backend reading alternate frames at the same time, one in a worker thread.
+
+    mediapipe's FaceMesh runs on one core (its graph outside the GIL), so on two cores two trackers read a
+    chunk in about half the time. Frames go to the two in turn, counted across the chunks of a video
+    (``reset`` starts again), so each instance tracks every other frame it would have seen alone: the same
+    faces, tracked over twice the frame gap. Deterministic: which instance reads a frame depends only on its
+    place in the video. ``make`` builds the second instance, in the worker at its first frame.
+    """
+
+    def __init__(self, first: LandmarkBackend, make):
+        import concurrent.futures
+
+        self.first, self.second, self._make = first, None, make
+        self.name = first.name
+        self._count = 0
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lipread-landmarks")
+
+    def reset(self) -> None:
+        self._count = 0
+        self.first.reset()
+        if self.second is not None:
+            self.second.reset()
+
+    def _second_detect(self, frames: np.ndarray) -> list[list[np.ndarray]]:
+        if self.second is None:
+            self.second = self._make()
+            self.second.reset()
+        return self.second.detect(frames)
+
+    def detect(self, frames: np.ndarray) -> list[list[np.ndarray]]:
+        n, start = len(frames), self._count
+        self._count += n
+        mine, theirs = frames[start % 2 :: 2], frames[(start + 1) % 2 :: 2]  # views: frame i goes to (start + i) % 2
+        future = self._pool.submit(self._second_detect, theirs) if len(theirs) else None
+        try:
+            a = self.first.detect(mine) if len(mine) else []
+        finally:
+            b = future.result() if future is not None else []  # waited for even when the first failed
+        out: list[list[np.ndarray]] = [[] for _ in range(n)]
+        out[start % 2 :: 2], out[(start + 1) % 2 :: 2] = a, b
+        return out
+
+    def unsplit(self) -> LandmarkBackend:
+        """The first instance alone; the worker and the second instance are closed."""
+        self._pool.shutdown(wait=True)
+        if self.second is not None:
+            self.second.close()
+            self.second = None
+        return self.first
+
+    def close(self) -> None:
+        self.unsplit().close()
 
 
-def prestart(name: str = "mediapipe", **options) -> None:
+def landmark_workers(asked: int) -> int:
+    """How many landmark trackers read a video at once: ``asked``, or with 0 (auto) two where this process may
+    use two cores or more, else one."""
+    if asked:
+        return asked
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 2 if cores >= 2 else 1
+
+
+_STARTED: dict[tuple, list] = {}
+_START_LOCK = threading.Lock()
+"""Backends being started ahead (:func:`prestart`): (name, options) -> [(event set when built, result list), ...]."""
+
+
+def prestart(name: str = "mediapipe", copies: int = 1, warm_up: bool = True, **options) -> None:
     """Start building backend ``name`` in a background thread (importing mediapipe, building its graphs on a
     blank frame), OpenCV's colour tables and scipy.fft's import, while the caller goes on (e.g. importing torch and loading the
     model): the next :func:`create_backend` with the same name and options takes it. Native code of both
-    runs outside the GIL, so on two cores a new process reads its first file ~0.1 s sooner."""
-    import threading
-
+    runs outside the GIL, so on two cores a new process reads its first file ~0.1 s sooner. ``copies``: as many
+    backends, built one after the other and each handed over as soon as it is ready (two trackers read a file
+    at once: :class:`SplitBackend`). ``warm_up`` False: the backends only (not OpenCV's tables, scipy.fft)."""
     key = (name, tuple(sorted(options.items())))
     if key in _STARTED:
         return
-    result: list = []
+    slots = _STARTED[key] = [(threading.Event(), []) for _ in range(copies)]
 
     def build() -> None:
+        for ready, result in list(slots):  # a copy: create_backend takes the slots out of the list as they are used
+            try:
+                backend = LANDMARK_BACKENDS.get(name)(**options)
+                backend.detect(np.zeros((1, 64, 64, 3), np.uint8))
+                backend.reset()
+                result.append(backend)
+            except Exception as exc:  # noqa: BLE001  (create_backend builds it again and reports the error itself)
+                log.debug("starting the %s backend ahead failed: %s", name, exc)
+            finally:
+                ready.set()
+        if not warm_up:
+            return
         try:
-            backend = LANDMARK_BACKENDS.get(name)(**options)
-            backend.detect(np.zeros((1, 64, 64, 3), np.uint8))
-            backend.reset()
-            result.append(backend)
             import cv2
 
             cv2.cvtColor(np.zeros((1, 1, 3), np.float32), cv2.COLOR_RGB2LAB)  # builds its Lab tables (~0.12 s)
             import scipy.fft  # noqa: F401  (the speaker check's pitch (YIN) needs it: ~0.15 s to import)
-        except Exception as exc:  # noqa: BLE001  (create_backend builds it again and reports the error itself)
-            log.debug("starting the %s backend ahead failed: %s", name, exc)
+        except Exception as exc:  # noqa: BLE001  (only a head start: whoever needs them imports them)
+            log.debug("warming up OpenCV / scipy.fft failed: %s", exc)
 
-    thread = threading.Thread(target=build, name=f"lipread-start-{name}", daemon=True)
-    _STARTED[key] = (thread, result)
-    thread.start()
+    threading.Thread(target=build, name=f"lipread-start-{name}", daemon=True).start()
 
 
 def create_backend(name: str, **options) -> LandmarkBackend:
     """Build the backend ``name``; ``mediapipe`` falls back to ``opencv`` when it cannot be imported. A backend
     :func:`prestart` began with the same options is waited for and handed over (once)."""
-    started = _STARTED.pop((name, tuple(sorted(options.items()))), None)
+    key = (name, tuple(sorted(options.items())))
+    with _START_LOCK:  # the two trackers of a SplitBackend are made from two threads
+        started = _STARTED[key].pop(0) if _STARTED.get(key) else None
+        if key in _STARTED and not _STARTED[key]:
+            del _STARTED[key]
     if started is not None:
-        started[0].join()
+        started[0].wait()
         if started[1]:
             return started[1][0]
     try:

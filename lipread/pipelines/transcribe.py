@@ -48,6 +48,12 @@ LANDMARK_EVERY = 2
 Not silent files: their pauses are found in the mouth's motion, and the dev recording without sound read 11.7%
 instead of 9.6% (41 utterances for 40) with it."""
 
+LANDMARK_WORKERS = 0
+"""Files are read with two landmark trackers taking frames in turn where the process has two cores
+(``FrontEndConfig.landmark_workers``; a model's ``preprocess`` may say otherwise): the landmarks take half the
+time. Each tracker then follows every other frame it would have seen alone; ``benchmarks/speedup.py`` checks
+that the clips and the recording read the same."""
+
 SEGMENT_MARGIN = 0.1
 """Seconds an utterance's segment (subtitle cue) extends past its first and last word."""
 
@@ -109,6 +115,8 @@ def load_model(name_or_path: str | os.PathLike = DEFAULT_MODEL, device: str = "a
     fields = FrontEndConfig.__dataclass_fields__
     frontend = build_config(FrontEndConfig, {k: v for k, v in pre.items() if k in fields})
     frontend.audio = False  # switched on per file when an audio-visual model reads the sound
+    if "landmark_workers" not in pre:
+        frontend.landmark_workers = LANDMARK_WORKERS
     window = float(pre.get("clip_seconds") or 3.0)
     lead = float((config.get("windows") or {}).get("lead", SegmentConfig.lead))
     return LoadedModel(str(name_or_path), path, model, config, tokenizer, frontend, dev, window, lead)
