@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lipread.audio.features import AudioFeatureConfig, compute_features, fit_samples
+from lipread.background import Background
 from lipread.errors import ConfigError, NoFaceError
 from lipread.face.align import crop_transforms, warp_crops
 from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, SplitBackend, create_backend, landmark_workers
@@ -195,6 +196,11 @@ class FrontEnd:
         cfg = self.config
         report = DecodeReport(path)
         backend = self.backend
+        sound = None  # a whole file's sound, read beside the landmarks (they leave a core idle at first)
+        if start is None and end is None and has_sound and (cfg.audio or cfg.waveform):
+            from lipread.io.audio import read_audio
+
+            sound = Background(read_audio, path, name="lipread-audio")
         tracks, kept, size, t0 = self._landmarks(path, start, end, backend, report, True, progress)
         if not tracks.found.any() and backend.name != "opencv":
             log.info("%s: %s found no face; trying the opencv backend", path, backend.name)
@@ -216,7 +222,7 @@ class FrontEnd:
                  for i, (p, f) in enumerate(zip(points, found))]
         audio_at = t0 if start is not None else None
         audio_end = None if end is None else (t0 or 0.0) + n / VIDEO_FPS
-        choice, audio = self._choose(path, filled, found, audio_at, audio_end, has_sound)
+        choice, audio = self._choose(path, filled, found, audio_at, audio_end, has_sound, sound)
         chosen = choice.per_frame(n)  # face ids: indices into the kept tracks
         valid = found[chosen, np.arange(n)]
         if not valid.all():
@@ -243,7 +249,7 @@ class FrontEnd:
                 audio = read_audio(path, start=(audio_at or 0.0) + shift,
                                    end=None if audio_end is None else audio_end + shift)
             elif audio is None:
-                audio = read_audio(path, start=audio_at, end=audio_end)
+                audio = sound.result() if sound is not None else read_audio(path, start=audio_at, end=audio_end)
             if cfg.audio:
                 features = compute_features(audio, cfg.audio_features, n_video_frames=n)
             waveform = fit_samples(audio, n)
@@ -268,9 +274,10 @@ class FrontEnd:
         keep = np.flatnonzero(seen >= max(3, 0.1 * found.shape[1]))
         return keep if len(keep) else np.array([int(np.argmax(seen))])
 
-    def _choose(self, path, filled, found, audio_at, audio_end, has_sound: bool | None = None):
+    def _choose(self, path, filled, found, audio_at, audio_end, has_sound: bool | None = None, sound=None):
         """Which face to read where: a :class:`~lipread.face.sync.Choice` over the kept tracks, and the sound of
-        the range when it was read for the choice (else None)."""
+        the range when it was read for the choice (else None). ``sound``: the range's sound being read already
+        (a :class:`~lipread.background.Background`), or None."""
         from lipread.face.sync import (
             Choice,
             Stretch,
@@ -299,7 +306,7 @@ class FrontEnd:
         openings = np.stack([mouth_opening(f, self.geometry) for f in filled])
         if not (has_audio(path) if has_sound is None else has_sound):
             return choose_face(openings, None), None
-        audio = read_audio(path, start=audio_at, end=audio_end)
+        audio = sound.result() if sound is not None else read_audio(path, start=audio_at, end=audio_end)
         predicted = predicted_opening(audio, n)
         lag = max(1, int(round(cfg.sync_max_lag * VIDEO_FPS)))
         if k == 1:

@@ -274,3 +274,31 @@ def test_backends_started_ahead_are_handed_over_one_each(monkeypatch):
     assert ("probe-backend", (("max_faces", 2),)) not in backends._STARTED
     third = backends.create_backend("probe-backend", max_faces=2)
     assert third is built[-1] and len(built) == 3
+
+
+@pytest.mark.grid
+def test_whole_file_sound_is_read_once_beside_the_landmarks(grid_clips, monkeypatch):
+    """With the sound known to be there (the caller's probe), a whole file's sound is read in a thread while the
+    landmarks run, once, and gives the features and waveform the plain path gives."""
+    import threading
+
+    import lipread.io.audio as audio_io
+
+    calls = []
+    real = audio_io.read_audio
+
+    def counted(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audio_io, "read_audio", counted)
+    front = FrontEnd(FrontEndConfig(audio=True, waveform=True))
+    try:
+        ahead = front.process(grid_clips[0], has_sound=True)
+        assert calls == ["lipread-audio"]
+        plain = front.process(grid_clips[0])
+        assert calls[1:] == [threading.current_thread().name]
+    finally:
+        front.close()
+    assert np.array_equal(ahead.audio_features, plain.audio_features)
+    assert np.array_equal(ahead.waveform, plain.waveform)

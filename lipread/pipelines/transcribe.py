@@ -25,6 +25,7 @@ import torch
 
 from lipread.audio.activity import SILENT_DB, adaptive_threshold, frame_energy_db, is_silent
 from lipread.audio.features import compute_features, fit_samples
+from lipread.background import Background
 from lipread.errors import MediaError, NoFaceError
 from lipread.face.motion import mouth_activity
 from lipread.models.zoo import DEFAULT_MODEL
@@ -491,7 +492,7 @@ class Transcriber:
         if self.domain and self.domain.get("direction_margin") is not None and modality != "audio":
             checked = [i for i in range(len(items)) if direction_sampled(self._windows_read + i)]
         # the direction check's backward reading runs beside the decoding, whose beam search leaves a core idle
-        backward = _Background(self.reader.clips_reading, [items[i][1][::-1] for i in checked]) if checked else None
+        backward = Background(self.reader.clips_reading, [items[i][1][::-1] for i in checked]) if checked else None
         t0 = time.perf_counter()
         reading = self.reader.read(video.to(dev), video_lengths.to(dev),
                                    None if audio is None else audio.to(dev),
@@ -525,31 +526,6 @@ class Transcriber:
 
     def close(self) -> None:
         self.frontend.close()
-
-
-class _Background:
-    """``fn(*args)`` in a thread; :meth:`result` waits for it (and raises what it raised)."""
-
-    def __init__(self, fn, *args):
-        import threading
-
-        self._out: list = []
-        self._error: list = []
-
-        def run() -> None:
-            try:
-                self._out.append(fn(*args))
-            except BaseException as exc:  # noqa: BLE001  (re-raised by result())
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name="lipread-background", daemon=True)
-        self._thread.start()
-
-    def result(self):
-        self._thread.join()
-        if self._error:
-            raise self._error[0]
-        return self._out[0]
 
 
 DIRECTION_FIRST, DIRECTION_EVERY = 4, 5
