@@ -255,6 +255,9 @@ class LiveReader:
         from lipread.pipelines.transcribe import Transcriber
 
         self.transcriber = Transcriber(model, device=device, modality=modality, face=face, **decode_overrides)
+        # one landmark tracker live: frames come a few at a time, as they are filmed, so a second tracker taking
+        # every other one would only add a hand-over per frame (files are read with two: transcribe)
+        self.transcriber.frontend.config.landmark_workers = 1
         if self.transcriber.domain:  # no reading-direction check live: it reads the lips four more times a
             # window, and a live feed does not run backwards; the other checks stay
             self.transcriber.domain = {k: v for k, v in self.transcriber.domain.items() if k != "direction_margin"}

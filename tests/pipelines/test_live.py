@@ -103,9 +103,12 @@ def test_an_utterance_is_read_at_its_pause_and_revised_when_its_last_word_joins(
 def test_a_source_with_no_sound_reads_the_lips(three):
     from lipread.pipelines.live import LiveReader
 
+    from lipread.face.backends import SplitBackend
+
     reader = LiveReader("wlas-grid-s1")
     try:
         said = list(reader.stream(three["silent"]))
+        assert not isinstance(reader.transcriber.frontend.backend, SplitBackend)  # one tracker live
     finally:
         reader.close()
     assert said and all(u.modality == "video" for u in said)
