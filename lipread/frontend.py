@@ -19,7 +19,13 @@ from lipread.audio.features import AudioFeatureConfig, compute_features, fit_sam
 from lipread.background import Background
 from lipread.errors import ConfigError, NoFaceError
 from lipread.face.align import crop_transforms, warp_crops
-from lipread.face.backends import LANDMARK_BACKENDS, LandmarkBackend, SplitBackend, create_backend, landmark_workers
+from lipread.face.backends import (
+    LANDMARK_BACKENDS,
+    LandmarkBackend,
+    SplitBackend,
+    create_backend,
+    landmark_workers,
+)
 from lipread.face.geometry import PRESETS, face_geometry
 from lipread.face.roi import RegionStore, chunk_region
 from lipread.face.size import check_face_size, needed_width

@@ -13,7 +13,6 @@ import sys
 import threading
 from typing import IO
 
-
 _LOCK = threading.Lock()
 _DEPTH = 0
 _SAVED: int | None = None  # the real fd 2 while any thread is inside a redirect

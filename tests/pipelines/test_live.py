@@ -101,9 +101,8 @@ def test_an_utterance_is_read_at_its_pause_and_revised_when_its_last_word_joins(
 
 
 def test_a_source_with_no_sound_reads_the_lips(three):
-    from lipread.pipelines.live import LiveReader
-
     from lipread.face.backends import SplitBackend
+    from lipread.pipelines.live import LiveReader
 
     reader = LiveReader("wlas-grid-s1")
     try:
