@@ -14,7 +14,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "lipread"
 
 LAYERS = [
-    {"errors", "types", "registry", "config", "native", "progress", "device"},
+    {"errors", "types", "registry", "config", "native", "progress", "device", "background"},
     {"io", "text"},
     {"audio", "face", "metrics", "decoding"},
     {"frontend"},
