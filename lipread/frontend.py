@@ -146,15 +146,13 @@ class FrontEnd:
     def backend(self) -> LandmarkBackend:
         """The landmark backend; two mediapipe trackers in turn when ``landmark_workers`` asks for two (made
         again when the setting changes between files)."""
-        workers = landmark_workers(self.config.landmark_workers)
-        if self._backend is not None and (workers > 1) != isinstance(self._backend, SplitBackend):
-            if isinstance(self._backend, SplitBackend):
-                self._backend = self._backend.unsplit()
-            if workers > 1 and self._backend.name == "mediapipe":
-                self._backend = self._split(self._backend)
         if self._backend is None:
-            backend = create_backend(self.config.landmarks, max_faces=self.config.max_faces)
-            self._backend = self._split(backend) if workers > 1 and backend.name == "mediapipe" else backend
+            self._backend = create_backend(self.config.landmarks, max_faces=self.config.max_faces)
+        two = landmark_workers(self.config.landmark_workers) > 1
+        if isinstance(self._backend, SplitBackend) and not two:
+            self._backend = self._backend.unsplit()
+        elif two and not isinstance(self._backend, SplitBackend) and self._backend.name == "mediapipe":
+            self._backend = self._split(self._backend)
         return self._backend
 
     def _split(self, backend: LandmarkBackend) -> SplitBackend:
@@ -228,7 +226,16 @@ class FrontEnd:
                  for i, (p, f) in enumerate(zip(points, found))]
         audio_at = t0 if start is not None else None
         audio_end = None if end is None else (t0 or 0.0) + n / VIDEO_FPS
-        choice, audio = self._choose(path, filled, found, audio_at, audio_end, has_sound, sound)
+
+        def range_sound() -> np.ndarray:
+            """The range's sound: the read started beside the landmarks, else read now."""
+            if sound is not None:
+                return sound.result()
+            from lipread.io.audio import read_audio
+
+            return read_audio(path, start=audio_at, end=audio_end)
+
+        choice, audio = self._choose(path, filled, found, range_sound, has_sound)
         chosen = choice.per_frame(n)  # face ids: indices into the kept tracks
         valid = found[chosen, np.arange(n)]
         if not valid.all():
@@ -255,7 +262,7 @@ class FrontEnd:
                 audio = read_audio(path, start=(audio_at or 0.0) + shift,
                                    end=None if audio_end is None else audio_end + shift)
             elif audio is None:
-                audio = sound.result() if sound is not None else read_audio(path, start=audio_at, end=audio_end)
+                audio = range_sound()
             if cfg.audio:
                 features = compute_features(audio, cfg.audio_features, n_video_frames=n)
             waveform = fit_samples(audio, n)
@@ -280,10 +287,9 @@ class FrontEnd:
         keep = np.flatnonzero(seen >= max(3, 0.1 * found.shape[1]))
         return keep if len(keep) else np.array([int(np.argmax(seen))])
 
-    def _choose(self, path, filled, found, audio_at, audio_end, has_sound: bool | None = None, sound=None):
+    def _choose(self, path, filled, found, range_sound, has_sound: bool | None = None):
         """Which face to read where: a :class:`~lipread.face.sync.Choice` over the kept tracks, and the sound of
-        the range when it was read for the choice (else None). ``sound``: the range's sound being read already
-        (a :class:`~lipread.background.Background`), or None."""
+        the range when it was read for the choice (else None); ``range_sound()`` gives that sound."""
         from lipread.face.sync import (
             Choice,
             Stretch,
@@ -307,12 +313,12 @@ class FrontEnd:
             return Choice([Stretch(0, n, int(np.argmax(sizes)), "largest")]), None
         if k == 1 and not (cfg.audio or cfg.waveform):
             return Choice([Stretch(0, n, 0, "only face")]), None  # no sound to read: no cost
-        from lipread.io.audio import has_audio, read_audio
+        from lipread.io.audio import has_audio
 
         openings = np.stack([mouth_opening(f, self.geometry) for f in filled])
         if not (has_audio(path) if has_sound is None else has_sound):
             return choose_face(openings, None), None
-        audio = sound.result() if sound is not None else read_audio(path, start=audio_at, end=audio_end)
+        audio = range_sound()
         predicted = predicted_opening(audio, n)
         lag = max(1, int(round(cfg.sync_max_lag * VIDEO_FPS)))
         if k == 1:

@@ -360,8 +360,8 @@ def landmark_workers(asked: int) -> int:
 
 
 _STARTED: dict[tuple, list] = {}
-_START_LOCK = threading.Lock()
 """Backends being started ahead (:func:`prestart`): (name, options) -> [(event set when built, result list), ...]."""
+_START_LOCK = threading.Lock()
 
 
 def prestart(name: str = "mediapipe", copies: int = 1, warm_up: bool = True, **options) -> None:
@@ -405,8 +405,9 @@ def create_backend(name: str, **options) -> LandmarkBackend:
     :func:`prestart` began with the same options is waited for and handed over (once)."""
     key = (name, tuple(sorted(options.items())))
     with _START_LOCK:  # the two trackers of a SplitBackend are made from two threads
-        started = _STARTED[key].pop(0) if _STARTED.get(key) else None
-        if key in _STARTED and not _STARTED[key]:
+        slots = _STARTED.get(key)
+        started = slots.pop(0) if slots else None
+        if slots == []:  # the last one taken: a later prestart starts anew
             del _STARTED[key]
     if started is not None:
         started[0].wait()
