@@ -1,23 +1,36 @@
 """Lips-only WER against face width: GRID clips scaled down into a wide frame (issue 25).
 
-    python benchmarks/face_size.py --clips 20 --out ~/lipread-face/face_size
+    python benchmarks/face_size.py --clips 20 --work ~/lipread-face/face_size
+    python benchmarks/face_size.py --clips 20 --size 1920x1080 --widths 140,40,30,24
 
 Each validation clip of GRID s1 (``read_grid(...)``, ``split == "val"``) is written again, every frame
 scaled so the face is ``W`` px wide (:func:`lipread.face.size.face_width`) and centred in a 1280x720
 grey frame (H.264, crf 18), and transcribed by ``wlas-grid-s1`` with lips only; the original clip is the
-"orig" row. One JSON line per clip and width goes to ``OUT/results.jsonl``; the table is printed at the end.
-The check of the smallest face is off here (``min_face_width=0``): this measurement is what sets it.
+"orig" row. One JSON line per clip and width goes to ``WORK/results.jsonl`` as it is read; at the end the
+frame size's WER per width, files without a face and rows replace that frame size's entry in ``--out``
+(default ``benchmarks/results/face_size.json``), with the command, model, commit and machine.
+The check of the smallest face is off here (``min_face_width=0``): this measurement is what sets it
+(:data:`lipread.face.size.MIN_FACE_WIDTH`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
+from datetime import datetime, timezone
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine_info  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "face_size.json"
 
 WIDTHS = (140, 70, 50, 40, 30, 24, 20, 16, 12)
 
@@ -53,7 +66,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--grid", default="/work/shared/data/grid")
     ap.add_argument("--clips", type=int, default=20)
-    ap.add_argument("--out", type=Path, default=Path.home() / "lipread-face" / "face_size")
+    ap.add_argument("--work", type=Path, default=Path.home() / "lipread-face" / "face_size",
+                    help="where the scaled clips and results.jsonl are written")
+    ap.add_argument("--out", type=Path, default=OUT, help="the results JSON (this frame size's entry is replaced)")
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--model", default="wlas-grid-s1")
     ap.add_argument("--widths", default=",".join(map(str, ("orig", *WIDTHS))),
@@ -67,13 +82,14 @@ def main() -> None:
     from lipread.pipelines.transcribe import Transcriber
 
     size = tuple(int(v) for v in args.size.split("x"))
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.work.mkdir(parents=True, exist_ok=True)
     entries = [e for e in read_grid(args.grid) if e.split == "val"][: args.clips]
     tr = Transcriber(args.model, modality="video")
     tr.frontend.config.min_face_width = 0
     probe = MediaPipeBackend(max_faces=1)
     rows: dict[str, list[tuple[str, str]]] = {}
-    with open(args.out / "results.jsonl", "a") as log:
+    table: list[dict] = []
+    with open(args.work / "results.jsonl", "a") as log:
         for e in entries:
             frames = read_video(e.record.video).frames
             probe.reset()
@@ -81,7 +97,7 @@ def main() -> None:
             for w in [v if v == "orig" else int(v) for v in args.widths.split(",")]:
                 path = Path(e.record.video)
                 if w != "orig":
-                    path = write_video(args.out / f"{Path(path).stem}_{args.size}_{w}.mp4",
+                    path = write_video(args.work / f"{Path(path).stem}_{args.size}_{w}.mp4",
                                        (place(f, w / full, size) for f in frames), size)
                 t = time.time()
                 try:
@@ -93,11 +109,23 @@ def main() -> None:
                        "seconds": round(time.time() - t, 2)}
                 log.write(json.dumps(row) + "\n")
                 log.flush()
+                table.append({k: row[k] for k in ("clip", "width", "hyp", "wer")})
                 rows.setdefault(str(w), []).append((e.record.text, hyp if not hyp.startswith("<") else ""))
+    tr.close()
+    wer_percent = {w: round(100 * wer([r for r, _ in pairs], [h for _, h in pairs]), 2) for w, pairs in rows.items()}
     print(f"{'width':>6} {'clips':>5} {'WER %':>6}")
     for w, pairs in rows.items():
-        print(f"{w:>6} {len(pairs):>5} {100 * wer([r for r, _ in pairs], [h for _, h in pairs]):6.2f}")
-    tr.close()
+        print(f"{w:>6} {len(pairs):>5} {wer_percent[w]:6.2f}")
+    results = json.loads(args.out.read_text()) if args.out.exists() else {"issue": 25}
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    results.setdefault("frames", {})[args.size] = {
+        "command": " ".join(["python benchmarks/face_size.py", *sys.argv[1:]]), "model": args.model,
+        "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(), "clips": len(entries), "wer_percent": wer_percent,
+        "no_face": {w: sum(r["hyp"] == "<NoFaceError>" for r in table if str(r["width"]) == w) for w in rows},
+        "rows": table}
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"-> {args.out}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,12 @@ class VideoChunk:
     times: np.ndarray
 
 
+SOUND_RUNS_ON = 0.25
+"""Seconds a sound track may run past a video's last frame in a container that only knows the longest
+stream's duration (an AAC track written beside 3 s of frames ends 0.08 s later) before the file is called
+truncated."""
+
+
 @dataclass
 class DecodeReport:
     """What happened while decoding: filled in as the iterator runs, final once it is exhausted.
@@ -63,6 +69,9 @@ class DecodeReport:
     decoded_duration: float = 0.0
     errors: list[str] = field(default_factory=list)
     segment: tuple[float, float] | None = None
+    slack: float = 0.0
+    """Seconds the claimed duration may exceed the frames without the file being truncated: a container's
+    duration (MKV, WebM) is that of its longest stream, and a sound track often ends after the last frame."""
 
     @property
     def lost_seconds(self) -> float:
@@ -72,8 +81,9 @@ class DecodeReport:
 
     @property
     def truncated(self) -> bool:
-        """True when decoding stopped early: an error, or >= 2 frames of the claimed duration missing."""
-        return bool(self.errors) or self.lost_seconds >= 2.0 / self.fps
+        """True when decoding stopped early: an error, or >= 2 frames (plus ``slack``) of the claimed duration
+        missing."""
+        return bool(self.errors) or self.lost_seconds >= 2.0 / self.fps + self.slack
 
 
 def open_container(path: str | os.PathLike):
@@ -231,10 +241,12 @@ def iter_video_chunks(
         stream = video_stream(container, path)
         if threads:
             stream.thread_type = "AUTO"
-        if container.duration:
-            report.expected_duration = container.duration / 1e6
-        elif stream.duration and stream.time_base:
+        if stream.duration and stream.time_base:  # the video's own length (MP4 and MOV store it)
             report.expected_duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            report.expected_duration = container.duration / 1e6
+            if len(container.streams) > 1:  # the longest stream's: a sound track may run on past the last frame
+                report.slack = SOUND_RUNS_ON
         if report.expected_duration is not None and (start is not None or end is not None):
             # a segment is complete when its own stretch of the file was decoded, not the whole file
             stop = report.expected_duration if end is None else min(end, report.expected_duration)

@@ -215,3 +215,30 @@ def test_crop_square_maps_crop_units_back_to_frame_pixels(side):
     w = crop[ys, xs, 0].astype(float)
     u = (np.array([(xs * w).sum(), (ys * w).sum()]) / w.sum() + 0.5) / CROP_SIDE  # crop units, pixel centres
     assert np.allclose(origin + u * span, [501.0, 301.0], atol=0.02 * side + 0.5)
+
+
+@pytest.mark.grid
+def test_wide_shots_with_a_40px_face_read_like_the_clips(clip, grid_clips, tmp_path):
+    """Issue 25, end to end: whole GRID clips shrunk so the face is 40 px wide in a 1280x720 frame, with their
+    sound, read by the default model from the lips alone, read (nearly) as the clips at full size do."""
+    from lipread.io.audio import read_audio
+    from lipread.io.video import read_video
+    from lipread.io.writer import write_video
+    from lipread.models.zoo import DEFAULT_MODEL
+    from lipread.pipelines.transcribe import Transcriber, load_model
+
+    full = clip[2]
+    clips = grid_clips[:2]
+    wide = [write_video(tmp_path / f"{c.stem}.mkv", place(read_video(c).frames, 40 / full)[0],
+                        audio=read_audio(c)) for c in clips]
+    tr = Transcriber(load_model(DEFAULT_MODEL, "cpu"), modality="video")
+    try:
+        near = [tr.transcribe(c) for c in clips]
+        far = [tr.transcribe(w) for w in wide]
+    finally:
+        tr.close()
+    for n, f in zip(near, far):  # the face read is the small one: its box shrunk as the frames were
+        assert f.modality == "video" and len(f.faces) == 1
+        assert f.faces[0]["box"][2] == pytest.approx(n.faces[0]["box"][2] * 40 / full, rel=0.2), (n.faces, f.faces)
+    same = sum(a == b for n, f in zip(near, far) for a, b in zip(n.text.split(), f.text.split()))
+    assert same >= 11, ([n.text for n in near], [f.text for f in far])  # of 12 words

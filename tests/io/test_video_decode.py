@@ -93,6 +93,26 @@ def test_truncated_file_decodes_what_it_can_and_says_how_much_was_lost(tmp_path,
     assert "truncated" in caplog.text and "lost" in caplog.text
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_sound_track_that_runs_on_is_not_truncation(tmp_path, caplog, suffix):
+    """An AAC track of 3.025 s beside 75 frames (3 s) ends ~0.09 s after them; an MKV only knows the longest stream's duration.
+    Not a damaged file: no warning. Cut in half, the same file still warns."""
+    frames = (np.random.default_rng(0).random((75, 32, 40, 3)) * 255).astype(np.uint8)
+    sound = (0.1 * np.sin(np.arange(48400) / 16000 * 2 * np.pi * 220)).astype(np.float32)
+    full = write_video(tmp_path / f"av{suffix}", frames, audio=sound)
+    with caplog.at_level(logging.WARNING, logger="lipread.io.video"):
+        clip = read_video(full)
+    assert len(clip.frames) == 75 and not clip.report.truncated, clip.report
+    assert "truncated" not in caplog.text
+    if suffix == ".mkv":
+        data = open(full, "rb").read()
+        cut = tmp_path / f"cut{suffix}"
+        cut.write_bytes(data[: len(data) // 2])
+        with caplog.at_level(logging.WARNING, logger="lipread.io.video"):
+            clip = read_video(cut)
+        assert clip.report.truncated and "truncated" in caplog.text
+
+
 def test_not_a_media_file(tmp_path):
     bad = tmp_path / "garbage.mp4"
     bad.write_bytes(np.random.default_rng(1).bytes(5000))
