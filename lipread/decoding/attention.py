@@ -181,31 +181,40 @@ class CTCPrefixScorer:
 
         ``psi`` needs no recursion over the frames (the probability that ``c`` is first emitted at frame t,
         summed over t); the states of an extension do (:func:`_linear_scan`), so they are made in
-        :meth:`select`, for the few extensions the beam keeps rather than for every row and symbol."""
+        :meth:`select`, for the few extensions the beam keeps rather than for every row and symbol.
+
+        The paths a new symbol may follow at frame t are ``phi = r_nb + r_b`` (log-added), the same for every
+        symbol but the row's last one (the same symbol again needs a blank between: ``r_b`` only); so ``psi``
+        is one (T-1, N, 1) + (T-1, N, C) sum, and the last symbol's column is redone on its own."""
         r_nb, r_b, last, _ = state
-        t_max, n = r_b.shape
-        c = self.symbols
+        n = r_b.shape[1]
         x = self.x
-        phi = torch.logaddexp(r_nb, r_b)[:, :, None].expand(t_max, n, c).clone()
+        phi = torch.logaddexp(r_nb, r_b)  # (T, N)
+        psi = torch.logsumexp(phi[:-1, :, None] + x[1:], 0)  # (N, C)
         repeat = last >= 0
-        if repeat.any():  # the same symbol again needs a blank between: only paths ending in blank
+        if repeat.any():  # the same symbol again: only paths ending in blank
             rows = repeat.nonzero().squeeze(1)
-            phi[:, rows, last[rows]] = r_b[:, rows]
-        start = torch.full((n, c), NEG_INF)
+            psi[rows, last[rows]] = torch.logsumexp(r_b[:-1, rows] + x[1:, rows, last[rows]], 0)
+        start = torch.full((n, self.symbols), NEG_INF)
         empty = (last < 0) & (r_nb[0] == NEG_INF)
         if empty.any():  # the first symbol may be emitted at frame 0
             start[empty] = x[0, empty]
-        psi = torch.logsumexp(torch.cat([start[None], phi[:-1] + x[1:]], 0), 0)  # (N, C)
+            psi = torch.logaddexp(psi, start)
         psi[:, self.blank] = NEG_INF
         psi_end = torch.logaddexp(r_nb[-1], r_b[-1])
-        return psi, psi_end, (phi, start)
+        return psi, psi_end, (phi, r_b, start, last)
 
     def select(self, extended, rows: torch.Tensor, symbols: torch.Tensor, psi: torch.Tensor):
         """The states of the chosen extensions: row ``rows[j]`` extended by ``symbols[j]`` (S of them)."""
-        phi, start = extended
+        phi, r_b, start, last = extended
         x = self.x
         pick = (slice(None), rows, symbols)
-        new_nb = _linear_scan(start[rows, symbols][:, None], phi[pick][:-1, :, None], x[pick][1:, :, None])
+        # the paths each extension follows: phi, or r_b where it repeats its row's last symbol
+        paths = phi[:, rows]  # (T, S)
+        again = symbols == last[rows]
+        if again.any():
+            paths = torch.where(again[None], r_b[:, rows], paths)
+        new_nb = _linear_scan(start[rows, symbols][:, None], paths[:-1, :, None], x[pick][1:, :, None])
         blank = x[1:, rows, self.blank][:, :, None]
         new_b = _linear_scan(torch.full_like(new_nb[0], NEG_INF), new_nb[:-1], blank)
         return new_nb[..., 0], new_b[..., 0], symbols.clone(), psi
@@ -237,12 +246,12 @@ def _linear_scan(start: torch.Tensor, inputs: torch.Tensor, x: torch.Tensor) -> 
     return r.masked_fill(r < _IMPOSSIBLE, NEG_INF).to(dtype)
 
 
-def _no_live_can_win(finished: list[AttentionResult], live_scores: torch.Tensor, limit: int, length_norm: float) -> bool:
+def _no_live_can_win(finished: list[AttentionResult], live_scores: list[float], limit: int, length_norm: float) -> bool:
     """True when no live hypothesis can end better than the best finished one: log-probs only fall as a
     hypothesis grows, so a live score ``s`` can at best end as ``s / limit ** length_norm`` (``s`` itself
     without length normalisation)."""
     best_done = max(r.normalised(length_norm) for r in finished)
-    best_live = float(live_scores.max())
+    best_live = max(live_scores)
     bound = best_live / max(1, limit) ** length_norm if length_norm else best_live
     return best_done >= bound
 
@@ -294,40 +303,42 @@ def beam_search(model, enc, sos: int, eos: int, beam: int = 5, length_norm: floa
             logp = (1 - ctc_weight) * logp + ctc_weight * ctc_gain
         cand = (scores.reshape(-1, 1) + logp).reshape(b, k * v)
         top_scores, top_idx = cand.topk(min(2 * k, k * v), dim=-1)
-        new_src = torch.zeros((b, k), dtype=torch.int64)
-        new_tok = torch.full((b, k), eos, dtype=torch.int64)
-        new_scores = torch.full((b, k), NEG_INF)
+        # the attention's own probability of each candidate's token (its confidence), all in one gather
+        top_probs = att_logp.reshape(b, k * v).gather(1, top_idx).double().exp().tolist()
+        new_src = [[0] * k for _ in range(b)]
+        new_tok = [[eos] * k for _ in range(b)]
+        new_scores = [[NEG_INF] * k for _ in range(b)]
         new_hist, new_probs = [[[] for _ in range(k)] for _ in range(b)], [[[] for _ in range(k)] for _ in range(b)]
-        for i in range(b):
+        for i, (row_scores, row_idx) in enumerate(zip(top_scores.tolist(), top_idx.tolist())):
             if done[i]:
                 continue
             live = 0
-            for s_val, idx in zip(top_scores[i].tolist(), top_idx[i].tolist()):
+            for s_val, idx, p in zip(row_scores, row_idx, top_probs[i]):
                 if live >= k or s_val == NEG_INF:
                     break
                 src, tok = divmod(idx, v)
-                p = math.exp(float(att_logp[i * k + src, tok]))
                 if tok == eos:
                     finished[i].append(AttentionResult(list(hist[i][src]), s_val, list(probs[i][src]), True))
                     continue
-                new_src[i, live], new_tok[i, live], new_scores[i, live] = src, tok, s_val
+                new_src[i][live], new_tok[i][live], new_scores[i][live] = src, tok, s_val
                 new_hist[i][live] = hist[i][src] + [tok]
                 new_probs[i][live] = probs[i][src] + [p]
                 live += 1
-            if finished[i] and live and _no_live_can_win(finished[i], new_scores[i, :live], limits[i], length_norm):
+            if finished[i] and live and _no_live_can_win(finished[i], new_scores[i][:live], limits[i], length_norm):
                 done[i] = True
             elif finished[i] and not live:
                 done[i] = True
             elif t + 1 >= limits[i]:  # out of steps: the live ones end here, unfinished
                 for j in range(live):
-                    finished[i].append(AttentionResult(new_hist[i][j], float(new_scores[i, j]), new_probs[i][j], False))
+                    finished[i].append(AttentionResult(new_hist[i][j], new_scores[i][j], new_probs[i][j], False))
                 done[i] = True
             if done[i]:
-                new_scores[i] = NEG_INF
+                new_scores[i] = [NEG_INF] * k
         if all(done):
             break
-        scores, hist, probs = new_scores, new_hist, new_probs
-        gather = (torch.arange(b)[:, None] * k + new_src).reshape(-1).to(device)
+        scores, hist, probs = torch.tensor(new_scores), new_hist, new_probs
+        new_tok = torch.tensor(new_tok)
+        gather = (torch.arange(b)[:, None] * k + torch.tensor(new_src)).reshape(-1).to(device)
         if scorer is not None:
             g, toks = gather.cpu(), new_tok.reshape(-1).clamp(max=scorer.symbols - 1)
             ctc_state = scorer.select(extended, g, toks, psi[g, toks])

@@ -23,14 +23,15 @@ Set by ``benchmarks/face_size.py`` (issue 25; rows in ``benchmarks/results/face_
 validation clips of GRID s1 (``read_grid``, split "val"), each scaled so the face is W px wide and centred
 in a 1280x720 grey frame (H.264 crf 18), read by ``wlas-grid-s1`` with lips only (``modality="video"``):
 
-    face width (px)   orig  140   70    50    40   30   24    20    16    12
-    lips-only WER %   10.8  10.8  10.8  12.5  8.3  9.2  13.3  13.3  50.8  98.3
+    face width (px)   orig  140   70    50    40   30    24    20    16    12
+    lips-only WER %   10.8  11.7  11.7  12.5  9.2  10.0  11.7  10.0  55.8  95.8
 
-    in 1920x1080:       140 10.0,  40 8.3,  30 9.2,  24 17.5
+    in 1920x1080:       140 12.5,  40 9.2,  30 10.8,  24 24.2
 
-(120 words, so one word is 0.8 points.) 30 px is the smallest width that reads, like every larger one,
-within 2 points of the full-size face (140 px) in both frames; 24 px is 2.5 and 7.5 points worse, 16 px
-fails (no face found in 8 of 20 clips at 16 px, 19 of 20 at 12 px)."""
+(120 words, so one word is 0.8 points; the model that ships, rerun in session 13.) 30 px is the smallest
+width that reads, like every larger one, within 2 points of the full-size face (140 px) in both frames;
+24 px reads as well in 1280x720 but 11.7 points worse in 1920x1080, and 16 px fails (no face found in 8 of
+20 clips at 16 px, 19 of 20 at 12 px)."""
 
 
 def face_width(points: np.ndarray) -> float:
