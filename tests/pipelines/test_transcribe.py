@@ -285,9 +285,9 @@ def test_a_face_too_small_to_read_with_sound_reads_the_sound(grid_clips):
 
 
 @pytest.mark.skipif(not HAS_ZOO, reason=f"zoo model {DEFAULT_MODEL} is not in models/")
-def test_a_muted_sound_track_is_read_as_no_sound(long_video, tmp_path):
+def test_a_muted_sound_track_is_read_as_no_sound(long_video, grid_clips, tmp_path):
     """A muted phone video keeps a silent audio track: auto reads the lips (as without a track), and a long
-    one is cut at the mouth's pauses."""
+    one is cut at the mouth's pauses. The recording with no sound track reads (nearly) as its clips do."""
     from lipread.io.video import read_video
     from lipread.io.writer import write_video
 
@@ -300,6 +300,7 @@ def test_a_muted_sound_track_is_read_as_no_sound(long_video, tmp_path):
         silent = [tr.transcribe(p) for p in (muted, muted_long)]
         plain = tr.transcribe(long_video)
         lips_only = lips.transcribe(muted).text
+        clips = [lips.transcribe(clip).text.split() for clip in grid_clips[:3]]
     finally:
         tr.close()
         lips.close()
@@ -309,6 +310,8 @@ def test_a_muted_sound_track_is_read_as_no_sound(long_video, tmp_path):
         assert "the sound track is silent: read from the lips alone" in t.warnings
     assert [s.text for s in silent[1].segments] == [s.text for s in plain.segments]
     assert len(silent[1].segments) == 3
+    same = sum(a == b for seg, clip in zip(plain.segments, clips) for a, b in zip(seg.text.split(), clip))
+    assert plain.modality == "video" and same >= 16, ([s.text for s in plain.segments], clips)  # of 18 words
 
 
 def test_a_clip_is_opened_once_to_probe_once_for_its_frames_once_for_its_sound(grid_clips, monkeypatch):
