@@ -86,6 +86,7 @@ class Condition:
 CONDITIONS: dict[str, Condition] = {
     "rec_sound_av": Condition("recording", "av", "same"),
     "rec_sound_video": Condition("recording", "video", "same"),
+    "rec_sound_audio": Condition("recording", "audio", "same"),
     "rec_short_sound_av": Condition("recording_short", "av", "same"),
     "rec_short_sound_video": Condition("recording_short", "video", "same"),
     "rec_nosound": Condition("recording_nosound", "auto", "same"),
@@ -104,7 +105,7 @@ CONDITIONS: dict[str, Condition] = {
 }
 OFFSETS = (-0.2, 0.2, 0.5)
 """Seconds the sound of the offset inputs is shifted by (positive: late), 10 clips each."""
-DEFAULT_CONDITIONS = ("rec_sound_av", "rec_sound_video", "rec_short_sound_av", "rec_short_sound_video", "rec_nosound",
+DEFAULT_CONDITIONS = ("rec_sound_av", "rec_sound_video", "rec_sound_audio", "rec_short_sound_av", "rec_short_sound_video", "rec_nosound",
                       "rec_short_nosound", "wide_720_half",
                       "wide_1080_075", "wide_720_40px", "two_left", "two_right", "two_left_video", "two_right_video",
                       "no_face", "offset_early_0.2", "offset_late_0.2", "offset_late_0.5")
