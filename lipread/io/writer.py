@@ -15,13 +15,17 @@ import numpy as np
 
 from lipread.types import AUDIO_SAMPLE_RATE, VIDEO_FPS
 
-LOSSLESS = {".mkv": ("ffv1", {}), ".avi": ("ffv1", {}), ".mp4": ("libx264", {"crf": "0", "preset": "veryfast"})}
+LOSSLESS = {".mkv": ("ffv1", {}), ".avi": ("ffv1", {}), ".mp4": ("libx264", {"crf": "0", "preset": "veryfast"}),
+            ".webm": ("libvpx-vp9", {"lossless": "1", "deadline": "realtime", "cpu-used": "8"})}
+SOUND_CODECS = {".webm": "libopus"}
+"""The sound track's codec by extension (AAC elsewhere): WebM holds Opus or Vorbis only."""
 
 
 class VideoWriter:
     """Streaming writer: ``with VideoWriter(path, fps) as w: w.write(frames)``.
 
-    ``codec`` defaults by extension: FFV1 (lossless) for .mkv/.avi, H.264 CRF 0 for .mp4. A lossy codec
+    ``codec`` defaults by extension: FFV1 (lossless) for .mkv/.avi, H.264 CRF 0 for .mp4, lossless VP9 for
+    .webm. A lossy codec
     may be asked for explicitly (``codec="libx264", options={"crf": "23"}``). ``rotation`` (degrees)
     is stored as display-matrix metadata.
     """
@@ -83,9 +87,10 @@ def write_video(path: str | os.PathLike, frames: np.ndarray | Iterable[np.ndarra
                 codec: str | None = None, options: dict | None = None, rotation: int = 0,
                 audio: np.ndarray | None = None, sample_rate: int = AUDIO_SAMPLE_RATE) -> str:
     """Write ``frames`` to ``path`` (see :class:`VideoWriter`), with mono float32 ``audio`` (S,) as an AAC
-    track when given; returns the path."""
+    track (Opus in .webm) when given; returns the path."""
     with VideoWriter(path, fps, codec, options, rotation) as writer:
-        sound = None if audio is None else writer._container.add_stream("aac", rate=sample_rate, layout="mono")
+        sound_codec = SOUND_CODECS.get(os.path.splitext(writer.path)[1].lower(), "aac")
+        sound = None if audio is None else writer._container.add_stream(sound_codec, rate=sample_rate, layout="mono")
         writer.write(np.asarray(frames))
         if sound is not None:
             data = np.asarray(audio, dtype=np.float32)

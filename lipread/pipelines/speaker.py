@@ -9,7 +9,8 @@ the training clips by :func:`calibrate_speaker`; a file whose voice or face is f
   microphone shape) over the frames with speech (within 20 dB of the loudest), and the median pitch (log f0,
   YIN) of those frames: 25 numbers.
 - **face**: the mouth crop's mean frame, its lightness (CIE L*) at 6x12 and relative to its own mean (the
-  shape of the lips and the mouth), and the crop's mean L*a*b* colour (skin and lips): 75 numbers.
+  shape of the lips and the mouth), and the crop's mean L*a*b* colour (skin and lips): 75 numbers. A clip is
+  measured as it is and mirrored, and the nearer counts (a mirrored selfie video is the same face).
 
 The voice profile is fitted on each training clip twice, as recorded and with the noise the models train
 with (white or babble, 0-30 dB), so a noisy room alone does not make the training speaker a stranger.
@@ -132,9 +133,12 @@ def speaker_distances(speaker: dict | None, mouth: np.ndarray | None = None,
         if d is not None:
             out["voice_distance"] = d
     if "face" in speaker and mouth is not None:
-        d = distance(speaker["face"], face_features(mouth))
-        if d is not None:
-            out["face_distance"] = d
+        # the nearer of the crop and its mirror image: a front camera mirrors the picture, and the models read
+        # both alike (they train with random flips), while GRID's light falls on one side of the face
+        found = [distance(speaker["face"], face_features(m)) for m in (mouth, np.asarray(mouth)[:, :, ::-1])]
+        found = [d for d in found if d is not None]
+        if found:
+            out["face_distance"] = min(found)
     return out
 
 

@@ -3,7 +3,8 @@
 Calibrates the voice and face profiles (``lipread.pipelines.speaker``) on the training split of a prepared
 GRID cache, then measures, on clips not used to calibrate:
 
-- the validation clips as they are (the training speaker: should not warn);
+- the validation clips as they are (the training speaker: should not warn), and mirrored (a front camera's
+  video: should not warn either);
 - the same clips given to the stand-in speakers (``lipread.data.standin``: should warn);
 - the same clips with babble noise at 10 dB and with white noise at 20 dB (the training speaker in a noisier
   place: how often the voice check fires anyway).
@@ -71,6 +72,7 @@ def main(argv=None) -> int:
               f"{out['face']['warned']}/{out['face']['measured']}, either {either}/{len(rows)}", flush=True)
 
     measure("training speaker", lambda c, m, w: (m, w))
+    measure("mirrored", lambda c, m, w: (np.ascontiguousarray(m[:, :, ::-1]), w))
 
     def standin(c, m, w):
         who = standin_for(c.id)

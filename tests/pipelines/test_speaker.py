@@ -96,6 +96,24 @@ def test_profile_distance_separates_a_shifted_population():
     assert distance(full, None) is None and distance(full, np.zeros(3)) is None
 
 
+def test_a_mirrored_mouth_is_as_near_as_the_mouth():
+    """A front camera mirrors the picture: the face distance is the nearer of the crop and its mirror image,
+    so a face lit from one side is not a stranger when mirrored, and a different face still is."""
+    from lipread.pipelines.speaker import face_features, speaker_distances
+
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(60, 200, 100, dtype=np.float32)[None, None, :, None]  # light from the right
+    clips = [np.clip(ramp + rng.normal(0, 8, (5, 50, 100, 3)), 0, 255).astype(np.uint8) for _ in range(40)]
+    speaker = {"face": fit_profile([face_features(c) for c in clips])}
+    clip = clips[0]
+    as_is = speaker_distances(speaker, clip)["face_distance"]
+    mirrored = speaker_distances(speaker, np.ascontiguousarray(clip[:, :, ::-1]))["face_distance"]
+    assert mirrored == pytest.approx(as_is)
+    assert distance(speaker["face"], face_features(clip[:, :, ::-1])) > 3 * speaker["face"]["threshold"]  # alone
+    other = np.full_like(clip, 90)  # an evenly lit, darker face
+    assert speaker_distances(speaker, other)["face_distance"] > speaker["face"]["threshold"]
+
+
 def test_voice_and_face_features_measure_only_what_is_there():
     assert voice_features(np.zeros(16000, np.float32)) is None
     assert voice_features(np.zeros(100, np.float32)) is None
