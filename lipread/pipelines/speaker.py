@@ -14,6 +14,11 @@ the training clips by :func:`calibrate_speaker`; a file whose voice or face is f
 
 The voice profile is fitted on each training clip twice, as recorded and with the noise the models train
 with (white or babble, 0-30 dB), so a noisy room alone does not make the training speaker a stranger.
+Sound with nothing above 4.5 kHz (a phone line, 8 kHz audio: :func:`phone_band`) is measured against a second
+profile, ``voice_phone``, fitted on the same clips cut to 300-3400 Hz (:func:`phone_channel`; as recorded and
+through a telephone channel), the sound measured cut the same way: against the
+wide-band profile every phone clip of the training speaker is a stranger (90 of 90 held-out clips warned),
+and fitting one profile on both kinds of sound made it blind to the stand-ins' voices (0 of 90 warned).
 A profile is the numbers' mean over the training clips and their spread: the voice's full covariance (shrunk
 1% towards its diagonal), since what is said moves the MFCCs together; the face's per-number spread. A
 clip's **distance** is its Mahalanobis distance divided by the square root of the number of numbers (the
@@ -38,6 +43,34 @@ SPEECH_DB = 20.0
 """Frames within this many dB of the loudest count as speech."""
 MIN_SPEECH_FRAMES = 20
 """Fewer speech frames (10 ms each) than this: no voice measure."""
+PHONE_BAND_DB = -50.0
+"""Sound whose power above 4.5 kHz is this far (dB) under its whole power is phone-band sound (:func:`phone_band`):
+8-kHz AAC sound decoded at 16 kHz sits at -84 dB, the training's telephone channel at -66 dB, GRID's own clips
+at -17 to -30 dB."""
+PHONE_BAND_HZ = 4500.0
+
+
+def phone_channel(wave: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """``wave`` with nothing outside 300-3400 Hz (zeroed in its spectrum): what every phone-band sound has in
+    common, whether it came through a phone line (300-3400 Hz, soft edges) or was recorded at 8 kHz (0-4 kHz).
+    Applying it twice is applying it once."""
+    wave = np.asarray(wave, dtype=np.float32)
+    spectrum = np.fft.rfft(wave.astype(np.float64))
+    freqs = np.fft.rfftfreq(len(wave), 1.0 / sample_rate)
+    spectrum[(freqs < 300.0) | (freqs > 3400.0)] = 0.0
+    return np.fft.irfft(spectrum, n=len(wave)).astype(np.float32)
+
+
+def phone_band(wave: np.ndarray | None, sample_rate: int = 16000) -> bool:
+    """True when ``wave`` has (next to) nothing above 4.5 kHz: a phone line, or sound recorded at 8 kHz."""
+    if wave is None or len(wave) == 0 or sample_rate < 8000:
+        return False
+    power = np.abs(np.fft.rfft(np.asarray(wave, dtype=np.float64))) ** 2
+    total = float(power.sum())
+    if total <= 0.0:
+        return False
+    high = float(power[np.fft.rfftfreq(len(wave), 1.0 / sample_rate) > PHONE_BAND_HZ].sum())
+    return 10.0 * np.log10(high / total + 1e-30) < PHONE_BAND_DB
 
 
 def voice_features(wave: np.ndarray | None, sample_rate: int = 16000) -> np.ndarray | None:
@@ -124,14 +157,19 @@ def distance(profile: dict, features: np.ndarray | None) -> float | None:
 
 def speaker_distances(speaker: dict | None, mouth: np.ndarray | None = None,
                       wave: np.ndarray | None = None) -> dict[str, float]:
-    """``{"voice_distance": .., "face_distance": ..}`` for what could be measured."""
+    """``{"voice_distance": .., "face_distance": ..}`` for what could be measured (``voice_phone_distance``
+    instead of ``voice_distance`` for phone-band sound)."""
     out: dict[str, float] = {}
     if not speaker:
         return out
     if "voice" in speaker and wave is not None:
-        d = distance(speaker["voice"], voice_features(wave))
+        # phone-band sound against the profile of the training voice through a phone line, when there is one,
+        # put through the same channel (8-kHz sound keeps 0-4 kHz, a phone line 300-3400 Hz)
+        phone = "voice_phone" in speaker and phone_band(wave)
+        key = "voice_phone" if phone else "voice"
+        d = distance(speaker[key], voice_features(phone_channel(wave) if phone else wave))
         if d is not None:
-            out["voice_distance"] = d
+            out[f"{key}_distance"] = d
     if "face" in speaker and mouth is not None:
         # the nearer of the crop and its mirror image: a front camera mirrors the picture, and the models read
         # both alike (they train with random flips), while GRID's light falls on one side of the face
@@ -149,6 +187,8 @@ def speaker_warnings(speaker: dict | None, stats: dict[str, float]) -> list[str]
     out = []
     texts = {"voice": "a voice unlike the training speaker's (a speaker the model never saw, or another "
                       "microphone or room)",
+             "voice_phone": "a voice unlike the training speaker's over a phone line (a speaker the model never "
+                            "saw, or another line or room)",
              "face": "a face unlike the training speaker's (a speaker the model never saw, or other light or "
                      "camera)"}
     for key, text in texts.items():
@@ -163,6 +203,7 @@ def calibrate_speaker(cache: str, split: str | None = "train", noisy: bool = Tru
     """The ``domain.speaker`` section from the clips of ``split`` of a prepared cache: a face profile, and a
     voice profile when the cache kept the sound (``noisy``: each clip also with training noise)."""
     from lipread.audio.noise import NoiseConfig, NoiseMixer
+    from lipread.audio.voice import telephone
     from lipread.data.cache import CacheReader
 
     reader = CacheReader(cache)
@@ -171,7 +212,9 @@ def calibrate_speaker(cache: str, split: str | None = "train", noisy: bool = Tru
         raise ValueError(f"no clips in split {split!r} of {cache}")
     faces = [f for f in (face_features(np.asarray(reader.mouth(c))) for c in clips) if f is not None]
     section = {"description": f"{len(clips)} {split or 'all'} clips of {cache}"
-                              + (" (the voice: each also with training noise, 0-30 dB)" if noisy else "")}
+                              + (" (the voice: each also with training noise, 0-30 dB)" if noisy else "")
+                              + ("; voice_phone: the same cut to 300-3400 Hz, as they are and through a telephone "
+                                 "channel" if reader.has_wave else "")}
     if faces:
         section["face"] = fit_profile(faces)
     if reader.has_wave:
@@ -185,8 +228,13 @@ def calibrate_speaker(cache: str, split: str | None = "train", noisy: bool = Tru
         voices = [v for v in (voice_features(w) for w in waves) if v is not None]
         if voices:
             section["voice"] = fit_profile(voices, full=True)
+        # the phone profile: each clip (and its noisy copy) as a phone line and as 8-kHz sound would give it
+        phone_waves = [phone_channel(w) for w in waves] + [phone_channel(telephone(w)) for w in waves]
+        phone = [v for v in (voice_features(w) for w in phone_waves) if v is not None]
+        if phone:
+            section["voice_phone"] = fit_profile(phone, full=True)
     return section
 
 
-__all__ = ["calibrate_speaker", "distance", "face_features", "fit_profile", "speaker_distances",
+__all__ = ["calibrate_speaker", "distance", "face_features", "fit_profile", "phone_band", "phone_channel", "speaker_distances",
            "speaker_warnings", "voice_features"]

@@ -7,7 +7,9 @@ GRID cache, then measures, on clips not used to calibrate:
   video: should not warn either);
 - the same clips given to the stand-in speakers (``lipread.data.standin``: should warn);
 - the same clips with babble noise at 10 dB and with white noise at 20 dB (the training speaker in a noisier
-  place: how often the voice check fires anyway).
+  place: how often the voice check fires anyway);
+- the clips through a telephone channel (300-3400 Hz) and at 8 kHz (should not warn), and the stand-ins
+  through a telephone channel (should).
 
 With ``--write MODEL_DIR`` the profile is stored in that model's ``config.json`` (``domain.speaker``).
 
@@ -31,8 +33,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def main(argv=None) -> int:
     from _machine import machine_info  # noqa: E402
+    from scipy.signal import resample_poly
 
     from lipread.audio.noise import NoiseMixer, clip_seed
+    from lipread.audio.voice import telephone
     from lipread.data.cache import CacheReader
     from lipread.data.standin import standin_for, standin_video, standin_voice
     from lipread.pipelines.speaker import calibrate_speaker, speaker_distances
@@ -59,20 +63,23 @@ def main(argv=None) -> int:
             mouth, wave = transform(c, mouth, wave)
             rows.append(speaker_distances(speaker, mouth, wave))
         out = {"clips": len(rows)}
-        for key in ("voice", "face"):
+        keys = [k for k in ("voice", "voice_phone", "face") if any(f"{k}_distance" in r for r in rows)]
+        for key in keys:
             d = np.array([r[f"{key}_distance"] for r in rows if f"{key}_distance" in r])
             thr = speaker[key]["threshold"]
             out[key] = {"warned": int((d > thr).sum()), "measured": int(len(d)),
                         "distance_median": round(float(np.median(d)), 3), "distance_min": round(float(d.min()), 3),
                         "distance_max": round(float(d.max()), 3)}
-        either = sum(1 for r in rows if any(r.get(f"{k}_distance", 0) > speaker[k]["threshold"] for k in ("voice", "face")))
+        either = sum(1 for r in rows if any(r.get(f"{k}_distance", 0) > speaker[k]["threshold"] for k in keys))
         out["warned_either"] = either
         conditions[name] = out
-        print(f"{name:>16}: voice warns {out['voice']['warned']}/{out['voice']['measured']}, face warns "
-              f"{out['face']['warned']}/{out['face']['measured']}, either {either}/{len(rows)}", flush=True)
+        print(f"{name:>16}: " + ", ".join(f"{k} warns {out[k]['warned']}/{out[k]['measured']}" for k in keys)
+              + f", either {either}/{len(rows)}", flush=True)
 
     measure("training speaker", lambda c, m, w: (m, w))
     measure("mirrored", lambda c, m, w: (np.ascontiguousarray(m[:, :, ::-1]), w))
+    measure("phone line", lambda c, m, w: (m, telephone(w)))
+    measure("8 kHz sound", lambda c, m, w: (m, resample_poly(resample_poly(w, 1, 2), 2, 1).astype(np.float32)))
 
     def standin(c, m, w):
         who = standin_for(c.id)
@@ -80,6 +87,8 @@ def main(argv=None) -> int:
 
     measure("stand-ins", standin)
     measure("stand-in voice", lambda c, m, w: (m, standin_voice(w, standin_for(c.id))))
+    measure("stand-ins by phone", lambda c, m, w: (standin_video(m, standin_for(c.id), c.id),
+                                                   telephone(standin_voice(w, standin_for(c.id)))))
     measure("stand-in face", lambda c, m, w: (standin_video(m, standin_for(c.id), c.id), w))
     measure("babble 10 dB", lambda c, m, w: (m, mixer.mix(w, "babble", 10.0, np.random.default_rng(clip_seed(0, c.id)), c.id)))
     measure("white 20 dB", lambda c, m, w: (m, mixer.mix(w, "white", 20.0, np.random.default_rng(clip_seed(0, c.id)), c.id)))
@@ -87,7 +96,7 @@ def main(argv=None) -> int:
     result = {"benchmark": "speaker_check", "machine": machine_info(), "cache": a.cache,
               "command": "python pipelines/grid/speaker_check.py " + " ".join(argv or sys.argv[1:]),
               "calibrated_on": speaker["description"],
-              "thresholds": {k: speaker[k]["threshold"] for k in ("voice", "face")},
+              "thresholds": {k: speaker[k]["threshold"] for k in ("voice", "voice_phone", "face")},
               "conditions": conditions, "seconds": round(time.time() - t0, 1)}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=1) + "\n")

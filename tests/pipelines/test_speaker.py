@@ -114,6 +114,31 @@ def test_a_mirrored_mouth_is_as_near_as_the_mouth():
     assert speaker_distances(speaker, other)["face_distance"] > speaker["face"]["threshold"]
 
 
+def test_phone_band_sound_is_measured_against_the_phone_profile(grid_clips):
+    """8-kHz or phone-line sound has nothing above 4 kHz: it is told apart from wide-band sound, and measured
+    against the voice profile fitted through a telephone channel, under that profile's own threshold."""
+    from lipread.audio.voice import telephone
+    from lipread.io.audio import read_audio
+    from lipread.pipelines.speaker import phone_band, phone_channel
+
+    wave = read_audio(grid_clips[0])
+    line = telephone(wave)
+    assert not phone_band(wave) and phone_band(line) and phone_band(phone_channel(wave))
+    assert not phone_band(np.zeros(16000, np.float32)) and not phone_band(None)
+    assert np.allclose(phone_channel(phone_channel(wave)), phone_channel(wave), atol=1e-5)  # idempotent
+    clips = [read_audio(c) for c in grid_clips[1:41]]
+    speaker = {"voice": fit_profile([voice_features(w) for w in clips], full=True),
+               "voice_phone": fit_profile([voice_features(phone_channel(telephone(w))) for w in clips], full=True)}
+    wide, phone = speaker_distances(speaker, wave=wave), speaker_distances(speaker, wave=line)
+    assert set(wide) == {"voice_distance"} and set(phone) == {"voice_phone_distance"}
+    assert phone["voice_phone_distance"] < distance(speaker["voice"], voice_features(line))
+    lines = speaker_warnings(speaker, {"voice_phone_distance": 99.0})
+    assert len(lines) == 1 and "over a phone line" in lines[0]
+    assert speaker_warnings(speaker, {"voice_phone_distance": 0.1}) == []
+    del speaker["voice_phone"]  # a profile without one: the wide-band profile measures phone sound too
+    assert set(speaker_distances(speaker, wave=line)) == {"voice_distance"}
+
+
 def test_voice_and_face_features_measure_only_what_is_there():
     assert voice_features(np.zeros(16000, np.float32)) is None
     assert voice_features(np.zeros(100, np.float32)) is None
@@ -245,10 +270,10 @@ def test_transcribe_warns_on_a_voice_the_model_never_heard(grid_clips, tmp_path)
 def test_stored_profiles_are_well_formed():
     from lipread.models.zoo import resolve_model
 
-    for name, parts in (("wlas-grid-s1", {"voice", "face"}), ("lipnet-grid-s1", {"face"})):
+    for name, parts in (("wlas-grid-s1", {"voice", "voice_phone", "face"}), ("lipnet-grid-s1", {"face"})):
         cfg = json.loads((resolve_model(name) / "config.json").read_text())
         speaker = cfg["domain"]["speaker"]
         assert parts <= set(speaker)
         for part in parts:
             p = speaker[part]
-            assert p["threshold"] > 0 and p["clips"] >= 800 and len(p["mean"]) == (25 if part == "voice" else 75)
+            assert p["threshold"] > 0 and p["clips"] >= 800 and len(p["mean"]) == (75 if part == "face" else 25)

@@ -68,11 +68,7 @@ def test_rotation_60fps_phone_sound_mirror_and_containers_read_as_the_clip(sourc
         assert t.modality == "av", name
         assert t.duration == pytest.approx(3.0, abs=0.1), name
         assert t.text == clip.text, (name, t.text, clip.text)
-        if name == "phone_sound":  # a phone's band is "another microphone" to the voice profile (issue 26's
-            # speaker check was not fitted on band-limited sound): the reading is right, the warning says why
-            assert all(w.startswith("a voice unlike the training speaker's") for w in t.warnings), t.warnings
-        else:
-            assert not t.warnings, (name, t.warnings)
+        assert not t.warnings, (name, t.warnings)  # the training speaker: mirrored or over a phone line too
 
 
 def test_a_dark_clip_is_read_and_warned(source, reader, tmp_path):
