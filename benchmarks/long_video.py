@@ -31,7 +31,7 @@ Conditions (``--conditions``, comma-separated; see ``CONDITIONS``): each transcr
 loaded model (``Transcriber(model, modality=...)``) and scores corpus WER/CER (a failed file is recorded,
 counted in ``failed`` and scored as an empty hypothesis). Recordings: one utterance = all 40 sentences
 joined; ``wer_per_clip`` = the same 40 clips read one by one with the same model and modality (cached in the
-work folder per model+modality). Wide shots: ``wer_per_clip`` = the same 20 clips at their own size, lips only.
+work folder per model, modality, weights and commit). Wide shots: ``wer_per_clip`` = the same 20 clips at their own size, lips only.
 Two speakers: ``wer_other`` = WER against the silent one's sentence (high = the heard one was read);
 ``read_heard`` = files whose text is nearer the heard sentence; ``two_*_video`` reads the lips only (which
 face is tracked).
@@ -430,9 +430,24 @@ class Reader:
             tr.close()
 
 
+def model_fingerprint(reader: Reader) -> str:
+    """12 hex digits of the model's weights and config and the code's commit: a per-clip cache made by other
+    weights or other code is not reused (session 13 found the default model's "as clips" column read from a cache
+    the model before issue 26 had filled, under the same name)."""
+    import hashlib
+
+    h = hashlib.sha256(git_commit().encode())
+    for name in ("model.safetensors", "config.json"):
+        f = Path(reader.loaded.path) / name
+        if f.exists():
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def per_clip(reader: Reader, recs: list, modality: str, work: Path, log) -> list[dict]:
-    """The clips read one by one (cached in ``work/per_clip/<model>.<modality>.json`` by clip id)."""
-    path = work / "per_clip" / f"{reader.name}.{modality}.json"
+    """The clips read one by one (cached in ``work/per_clip/<model>.<modality>.<fingerprint>.json`` by clip id,
+    :func:`model_fingerprint`)."""
+    path = work / "per_clip" / f"{reader.name}.{modality}.{model_fingerprint(reader)}.json"
     cache = json.loads(path.read_text()) if path.exists() else {}
     rows = []
     for i, rec in enumerate(recs):

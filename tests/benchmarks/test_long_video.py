@@ -76,3 +76,28 @@ def test_no_sound_copy_has_no_audio_stream(bench, grid_dir, tmp_path):
     recs = bench.val_records(grid_dir)[:2]
     m = bench.build_recording(tmp_path / "silent.mp4", recs, shorten=True, sound=False)
     assert not has_audio(tmp_path / "silent.mp4") and not m["sound"]
+
+
+def test_the_per_clip_cache_is_not_shared_by_other_weights(bench, tmp_path):
+    """The "as clips" readings are cached per model name, modality and fingerprint: new weights under the same name
+    (as when issue 26 replaced the default model's) read the clips again instead of reusing the old readings."""
+    from types import SimpleNamespace
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"old weights")
+    calls = []
+
+    def read(path, modality):
+        calls.append(path.name)
+        return {"text": f"read by {(folder / 'model.safetensors').read_bytes().decode()}", "seconds": 0.1}
+
+    reader = SimpleNamespace(name="m", loaded=SimpleNamespace(path=folder), read=read)
+    recs = [SimpleNamespace(id=f"s1/c{i}", video=str(tmp_path / f"c{i}.mp4")) for i in range(2)]
+    first = bench.per_clip(reader, recs, "video", tmp_path / "work", lambda *_: None)
+    again = bench.per_clip(reader, recs, "video", tmp_path / "work", lambda *_: None)
+    assert len(calls) == 2 and first == again  # the same weights: read once
+    (folder / "model.safetensors").write_bytes(b"new weights")
+    renewed = bench.per_clip(reader, recs, "video", tmp_path / "work", lambda *_: None)
+    assert len(calls) == 4 and {r["text"] for r in renewed} == {"read by new weights"}
