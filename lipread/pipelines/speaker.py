@@ -173,7 +173,9 @@ def speaker_distances(speaker: dict | None, mouth: np.ndarray | None = None,
     if "face" in speaker and mouth is not None:
         # the nearer of the crop and its mirror image: a front camera mirrors the picture, and the models read
         # both alike (they train with random flips), while GRID's light falls on one side of the face
-        found = [distance(speaker["face"], face_features(m)) for m in (mouth, np.asarray(mouth)[:, :, ::-1])]
+        # (the features need only the mean frame: it is averaged once, then read as it is and mirrored)
+        mean = np.asarray(mouth, dtype=np.float32).mean(axis=0, keepdims=True) if len(mouth) else mouth
+        found = [distance(speaker["face"], face_features(m)) for m in (mean, mean[:, :, ::-1])]
         found = [d for d in found if d is not None]
         if found:
             out["face_distance"] = min(found)
